@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { createLogger, type Logger, writeFileAtomic } from '@edgeloop/shared';
+import { buildHttpApp, listen, portOf } from './api/http-server.js';
+import { HubBroker } from './broker/broker.js';
+import type { HubConfig } from './config/schema.js';
+import { newSecret } from './fleet/credentials.js';
+import { FleetService } from './fleet/fleet-service.js';
+import { ArtifactStore } from './registry/artifact-store.js';
+import { KeyStore } from './registry/key-store.js';
+import { ModelRegistry } from './registry/model-registry.js';
+import { RolloutService } from './rollout/rollout-service.js';
+import type { HubServices } from './services.js';
+import { openDatabase } from './store/db.js';
+import { TrainingService } from './training/training-service.js';
+
+export interface RunningHub {
+  services: HubServices;
+  httpPort: number;
+  mqttPort: number;
+  httpUrl: string;
+  mqttUrl: string;
+  adminTokenFile: string;
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+/** Wires the hub: store, keys, registry, broker, fleet, rollout, training, HTTP. */
+export async function startHub(config: HubConfig, log: Logger = createLogger({ name: 'hub', level: config.logLevel })): Promise<RunningHub> {
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const db = openDatabase(join(dataDir, 'hub.sqlite'));
+  const keys = await KeyStore.open(dataDir);
+  const artifacts = new ArtifactStore(dataDir, db);
+  await artifacts.init();
+  const registry = new ModelRegistry(db, artifacts, keys, config.signing.manifestTtlDays * 86_400_000);
+  const fleet = new FleetService({ db, keys, log: log.child({ module: 'fleet' }), desiredTtlMs: config.signing.desiredTtlHours * 3_600_000 });
+  const rollout = new RolloutService(fleet, registry, log.child({ module: 'rollout' }));
+  const training = new TrainingService(registry, log.child({ module: 'training' }));
+  const services: HubServices = { log, db, keys, artifacts, registry, fleet, rollout, training, broker: null };
+
+  if (config.training.bootstrapOnStart) await training.bootstrapMissing();
+
+  const brokerLog = log.child({ module: 'broker' });
+  const broker = await HubBroker.start({
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    log: brokerLog,
+    devices: fleet,
+    onDeviceMessage: (msg) => {
+      if (msg.name === 'state') fleet.onState(msg.deviceId, msg.payload);
+      else if (msg.name === 'telemetry') fleet.onTelemetry(msg.deviceId, msg.payload);
+      else if (msg.name === 'events') fleet.onEvent(msg.deviceId, msg.payload);
+    },
+  });
+  services.broker = broker;
+  fleet.attachBroker(broker);
+  await fleet.republishAll();
+
+  const { token: adminToken, file: adminTokenFile } = await adminTokenOf(config, dataDir);
+  const server: Server = await listen(buildHttpApp(services, adminToken), config.http.host, config.http.port);
+  const httpPort = portOf(server);
+  const httpUrl = config.http.publicUrl || `http://${config.http.host}:${httpPort}`;
+  const mqttUrl = `mqtt://${config.mqtt.host}:${broker.port}`;
+  log.info({ httpUrl, mqttUrl, dataDir }, 'hub ready');
+
+  let stopped = false;
+  return {
+    services,
+    httpPort,
+    mqttPort: broker.port,
+    httpUrl,
+    mqttUrl,
+    adminToken,
+    adminTokenFile,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await broker.close();
+      db.close();
+      log.info('hub stopped');
+    },
+  };
+}
+
+async function adminTokenOf(config: HubConfig, dataDir: string): Promise<{ token: string; file: string }> {
+  const file = join(dataDir, 'admin-token');
+  if (config.admin.token) return { token: config.admin.token, file: '' };
+  if (!existsSync(file)) {
+    await writeFileAtomic(file, `${newSecret()}\n`);
+    await chmod(file, 0o600);
+  }
+  return { token: readFileSync(file, 'utf8').trim(), file };
+}

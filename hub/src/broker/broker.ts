@@ -1,0 +1,135 @@
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Aedes, type Client } from 'aedes';
+import {
+  decodeMessage,
+  type DecodedMessage,
+  deviceTopic,
+  encodeMessage,
+  type Logger,
+  TOPIC_PREFIX,
+  TOPICS,
+  type TopicInput,
+  type TopicName,
+  parseTopic,
+} from '@edgeloop/shared';
+import { DeviceAcl } from './acl.js';
+
+export interface DeviceAuthenticator {
+  /** Returns true when `password` is the current credential of the enrolled, unrevoked device `deviceId`. */
+  authenticate(deviceId: string, password: string): boolean;
+}
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  log: Logger;
+  devices: DeviceAuthenticator;
+  /**
+   * Called with every valid device message before the broker acknowledges it (QoS 1), so what the
+   * hub stores synchronously here is never lost once the device drops it from its outbox.
+   */
+  onDeviceMessage: (msg: DecodedMessage) => void;
+}
+
+/** The embedded aedes broker: authenticates devices and confines each to its own topics. */
+export class HubBroker {
+  private constructor(
+    private readonly aedes: Aedes,
+    private readonly server: Server,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(opts: BrokerOptions): Promise<HubBroker> {
+    const log = opts.log;
+    const acl = new DeviceAcl();
+    const aedes = await Aedes.createBroker({
+      id: 'edgeloop-hub',
+      authenticate: (client, username, password, done) => {
+        const deviceId = username ?? '';
+        const ok = deviceId !== '' && client.id === deviceId && opts.devices.authenticate(deviceId, password?.toString('utf8') ?? '');
+        if (!ok) {
+          log.warn({ clientId: client.id, username: deviceId }, 'mqtt connection refused: bad credentials');
+          const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
+          return done(err, false);
+        }
+        done(null, true);
+      },
+      authorizePublish: (client, packet, done) => {
+        if (!client) return done(null);
+        const verdict = acl.canPublish(client.id, packet.topic);
+        if (!verdict.ok) {
+          log.warn({ clientId: client.id, topic: packet.topic, reason: verdict.reason }, 'mqtt publish refused');
+          return done(new Error(verdict.reason));
+        }
+        const decoded = decodeMessage(packet.topic, packet.payload);
+        if (!decoded.ok) {
+          // Dropped, not fatal: the device stays connected and the hub keeps running.
+          log.warn({ clientId: client.id, topic: packet.topic, error: decoded.error }, 'invalid mqtt payload dropped');
+          return done(null);
+        }
+        try {
+          opts.onDeviceMessage(decoded);
+        } catch (err) {
+          log.error({ err, topic: packet.topic }, 'device message handler failed');
+          return done(err as Error);
+        }
+        done(null);
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const verdict = acl.canSubscribe(client.id, sub.topic);
+        if (!verdict.ok) {
+          log.warn({ clientId: client.id, topic: sub.topic, reason: verdict.reason }, 'mqtt subscribe refused');
+          return done(null, null);
+        }
+        done(null, sub);
+      },
+    });
+    aedes.on('clientError', (client: Client, err: Error) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+    const server = createServer(aedes.handle);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+    return new HubBroker(aedes, server, log);
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get connectedClients(): number {
+    return this.aedes.connectedClients;
+  }
+
+  /** Publishes a hub → device message, validated against the topic map. */
+  async publish<N extends TopicName>(name: N, deviceId: string, payload: TopicInput<N>): Promise<void> {
+    const spec = TOPICS[name];
+    if (spec.from !== 'hub') throw new Error(`${name} is not a hub topic`);
+    const bytes = encodeMessage(name, payload);
+    await new Promise<void>((resolve, reject) => {
+      this.aedes.publish(
+        { cmd: 'publish', topic: deviceTopic(name, deviceId), payload: bytes, qos: 1, retain: spec.retain, dup: false },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  /** Clears a retained message (e.g. a removed device's desired state). */
+  async clearRetained(name: TopicName, deviceId: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.aedes.publish(
+        { cmd: 'publish', topic: deviceTopic(name, deviceId), payload: Buffer.alloc(0), qos: 1, retain: true, dup: false },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.log.debug('broker closed');
+  }
+}
+
+export { parseTopic, TOPIC_PREFIX };

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+export const hubConfigSchema = z.object({
+  dataDir: z.string().min(1).default('var/hub'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  http: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** The URL devices use to reach this hub's HTTP API (artifact downloads). Derived from host/port when empty. */
+      publicUrl: z.string().default(''),
+    })
+    .default({ host: '127.0.0.1', port: 8080, publicUrl: '' }),
+  mqtt: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(1883),
+    })
+    .default({ host: '127.0.0.1', port: 1883 }),
+  admin: z
+    .object({
+      /** Bearer token for the admin API. Empty: generated once and kept in `<dataDir>/admin-token` (mode 0600). */
+      token: z.string().default(''),
+    })
+    .default({ token: '' }),
+  signing: z
+    .object({
+      manifestTtlDays: z.number().positive().default(365),
+      desiredTtlHours: z.number().positive().default(24 * 7),
+    })
+    .default({ manifestTtlDays: 365, desiredTtlHours: 24 * 7 }),
+  training: z
+    .object({
+      /** Build a first model of each type from nothing when the registry has none (the walking skeleton). */
+      bootstrapOnStart: z.boolean().default(true),
+    })
+    .default({ bootstrapOnStart: true }),
+});
+
+export type HubConfig = z.infer<typeof hubConfigSchema>;
+export const HUB_ENV_PREFIX = 'EDGELOOP_HUB_';

@@ -1,0 +1,143 @@
+import {
+  canonicalize,
+  ConflictError,
+  type Manifest,
+  type ManifestFile,
+  manifestSchema,
+  type ModelType,
+  NotFoundError,
+  type PreprocessSpec,
+  type SignedManifest,
+  signEnvelope,
+} from '@edgeloop/shared';
+import type { Db } from '../store/db.js';
+import type { ArtifactStore } from './artifact-store.js';
+import type { KeyStore } from './key-store.js';
+
+export const VERSION_STATUSES = ['candidate', 'verified', 'rejected', 'canary', 'active', 'retired', 'rolled-back'] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+
+export interface NewVersion {
+  modelType: ModelType;
+  label: string;
+  files: { name: string; role: ManifestFile['role']; bytes: Uint8Array }[];
+  preprocess: PreprocessSpec;
+  labels: string[];
+  metrics: Record<string, number>;
+  parentVersion: number | null;
+  evidenceSha256: string | null;
+  status: VersionStatus;
+}
+
+export interface VersionRecord {
+  modelType: ModelType;
+  version: number;
+  label: string;
+  status: VersionStatus;
+  createdAt: string;
+  signed: SignedManifest;
+}
+
+interface Row {
+  model_type: ModelType;
+  version: number;
+  label: string;
+  status: VersionStatus;
+  manifest_json: string;
+  key_id: string;
+  signature: string;
+  created_at: string;
+}
+
+/** Model versions per type: stores files content-addressed, signs each manifest once at registration. */
+export class ModelRegistry {
+  constructor(
+    private readonly db: Db,
+    private readonly artifacts: ArtifactStore,
+    private readonly keys: KeyStore,
+    private readonly manifestTtlMs: number,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async register(input: NewVersion): Promise<VersionRecord> {
+    const files: ManifestFile[] = [];
+    for (const f of input.files) {
+      const { sha256, size } = await this.artifacts.put(f.bytes);
+      files.push({ name: f.name, role: f.role, sha256, size });
+    }
+    const created = this.now();
+    return this.db.transaction(() => {
+      const version = this.latestVersionNumber(input.modelType) + 1;
+      const manifest: Manifest = manifestSchema.parse({
+        schema: 'edgeloop.manifest/v1',
+        modelType: input.modelType,
+        version,
+        label: input.label,
+        files,
+        preprocess: input.preprocess,
+        labels: input.labels,
+        createdAt: created.toISOString(),
+        expiresAt: new Date(created.getTime() + this.manifestTtlMs).toISOString(),
+        keyId: this.keys.signing.keyId,
+        metrics: input.metrics,
+        parentVersion: input.parentVersion,
+        evidenceSha256: input.evidenceSha256,
+      });
+      const signed = signEnvelope(manifest, this.keys.signing);
+      this.db
+        .prepare(
+          `INSERT INTO model_versions (model_type, version, label, status, manifest_json, key_id, signature, parent_version, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(input.modelType, version, input.label, input.status, canonicalize(manifest), signed.keyId, signed.signature, input.parentVersion, manifest.createdAt);
+      return { modelType: input.modelType, version, label: input.label, status: input.status, createdAt: manifest.createdAt, signed };
+    })();
+  }
+
+  latestVersionNumber(modelType: ModelType): number {
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM model_versions WHERE model_type = ?').get(modelType) as { v: number | null };
+    return row.v ?? 0;
+  }
+
+  get(modelType: ModelType, version: number): VersionRecord {
+    const row = this.db.prepare('SELECT * FROM model_versions WHERE model_type = ? AND version = ?').get(modelType, version) as Row | undefined;
+    if (!row) throw new NotFoundError(`no ${modelType} model version ${version}`);
+    return toRecord(row);
+  }
+
+  list(modelType: ModelType): VersionRecord[] {
+    const rows = this.db.prepare('SELECT * FROM model_versions WHERE model_type = ? ORDER BY version DESC').all(modelType) as Row[];
+    return rows.map(toRecord);
+  }
+
+  /** The version the fleet of this type should run when no rollout says otherwise. */
+  active(modelType: ModelType): VersionRecord | null {
+    const row = this.db
+      .prepare("SELECT * FROM model_versions WHERE model_type = ? AND status = 'active' ORDER BY version DESC LIMIT 1")
+      .get(modelType) as Row | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  setStatus(modelType: ModelType, version: number, status: VersionStatus): void {
+    const current = this.get(modelType, version);
+    if (current.status === 'rejected' && status === 'active') throw new ConflictError('a rejected version cannot become active');
+    this.db.transaction(() => {
+      if (status === 'active') {
+        this.db.prepare("UPDATE model_versions SET status = 'retired' WHERE model_type = ? AND status = 'active'").run(modelType);
+      }
+      this.db.prepare('UPDATE model_versions SET status = ? WHERE model_type = ? AND version = ?').run(status, modelType, version);
+    })();
+  }
+}
+
+function toRecord(row: Row): VersionRecord {
+  const manifest = manifestSchema.parse(JSON.parse(row.manifest_json));
+  return {
+    modelType: row.model_type,
+    version: row.version,
+    label: row.label,
+    status: row.status,
+    createdAt: row.created_at,
+    signed: { signed: manifest, keyId: row.key_id, signature: row.signature },
+  };
+}

@@ -1,0 +1,22 @@
+import type { Logger } from '@edgeloop/shared';
+import type { HubBroker } from './broker/broker.js';
+import type { FleetService } from './fleet/fleet-service.js';
+import type { ArtifactStore } from './registry/artifact-store.js';
+import type { KeyStore } from './registry/key-store.js';
+import type { ModelRegistry } from './registry/model-registry.js';
+import type { RolloutService } from './rollout/rollout-service.js';
+import type { Db } from './store/db.js';
+import type { TrainingService } from './training/training-service.js';
+
+/** Everything the hub's modules are wired with; built once in app.ts and passed down. */
+export interface HubServices {
+  log: Logger;
+  db: Db;
+  keys: KeyStore;
+  artifacts: ArtifactStore;
+  registry: ModelRegistry;
+  fleet: FleetService;
+  rollout: RolloutService;
+  training: TrainingService;
+  broker: HubBroker | null;
+}
