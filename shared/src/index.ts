@@ -11,3 +11,4 @@ export * from './image/decode.js';
 export * from './image/preprocess.js';
 export * from './inference/onnx-model.js';
 export * from './inference/interpret.js';
+export * from './util/wait-for.js';

@@ -23,11 +23,12 @@ export const REDACT_PATHS = [
   '*.cookie',
 ];
 
-export function createLogger(opts: { name: string; level?: LevelWithSilent | string }): Logger {
-  return pino({
+export function createLogger(opts: { name: string; level?: LevelWithSilent | string; destination?: { write(s: string): void } }): Logger {
+  const options = {
     name: opts.name,
     level: opts.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { app: opts.name },
-  });
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, type Logger } from '@edgeloop/shared';
+import { startHub, type RunningHub } from '../../src/app.js';
+import { hubConfigSchema } from '../../src/config/schema.js';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestHub extends RunningHub {
+  dataDir: string;
+  admin(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A real hub in-process: temp SQLite, aedes on 127.0.0.1:0, HTTP on 127.0.0.1:0. */
+export async function startTestHub(opts: { log?: Logger; dataDir?: string } = {}): Promise<TestHub> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'edgeloop-hub-'));
+  const config = hubConfigSchema.parse({
+    dataDir,
+    logLevel: 'silent',
+    http: { host: '127.0.0.1', port: 0, publicUrl: '' },
+    mqtt: { host: '127.0.0.1', port: 0 },
+    admin: { token: TEST_ADMIN_TOKEN },
+  });
+  const hub = await startHub(config, opts.log ?? createLogger({ name: 'hub', level: 'silent' }));
+  return {
+    ...hub,
+    dataDir,
+    admin: (path, init = {}) =>
+      fetch(`${hub.httpUrl}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+      }),
+    async close() {
+      await hub.stop();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A logger whose lines are kept in memory, for asserting what was logged. */
+export function memoryLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const log = createLogger({ name: 'test', level: 'debug', destination: { write: (s: string) => chunks.push(s) } });
+  return { log, lines: () => chunks.flatMap((c) => c.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+export { waitFor } from '@edgeloop/shared';
