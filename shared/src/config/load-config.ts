@@ -34,9 +34,12 @@ export function loadConfig<S extends z.ZodObject>(
   }
   const result = schema.safeParse(merged);
   if (!result.success) {
+    const leaves = envLeaves(schema, []).map((l) => l.path);
     for (const issue of result.error.issues) {
       const path = issue.path.map(String);
-      errors.push(`${path.join('.') || '(root)'} (env ${envName(opts.envPrefix, path)}): ${issue.message}`);
+      // Name the variable that sets this value: the longest leaf path that prefixes the issue path.
+      const leaf = leaves.filter((l) => l.every((k, i) => path[i] === k)).sort((a, b) => b.length - a.length)[0] ?? path;
+      errors.push(`${path.join('.') || '(root)'} (env ${envName(opts.envPrefix, leaf)}): ${issue.message}`);
     }
   }
   if (errors.length > 0) {
@@ -82,7 +85,7 @@ function coerce(raw: string, kind: LeafKind): unknown {
     case 'string':
       return raw;
     case 'number': {
-      const n = Number(raw);
+      const n = raw.trim() === '' ? Number.NaN : Number(raw);
       if (!Number.isFinite(n)) throw new Error(`expected a number, got "${raw}"`);
       return n;
     }

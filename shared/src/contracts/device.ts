@@ -9,14 +9,15 @@ export const deviceIdSchema = z
   .regex(/^[a-z0-9][a-z0-9-]*$/, 'device id must be lowercase letters, digits and dashes');
 
 /** What the hub wants one model slot of a device to run. */
-export const desiredModelSchema = z.object({
+export const desiredModelSchema = z.strictObject({
   manifest: signedManifestSchema,
   /** Set by a signed rollback directive: allows going to a lower version than the one installed. */
-  rollback: z.boolean().default(false),
+  rollback: z.boolean(),
 });
 
 /** The hub's desired state for one device: retained on `devices/{id}/desired`, signed as a whole. */
-export const desiredStateSchema = z.object({
+/** Strict like every signed schema: parsing never changes the signed content. */
+export const desiredStateSchema = z.strictObject({
   deviceId: deviceIdSchema,
   /** Increases with every new desired state for this device; older revisions are ignored. */
   revision: z.number().int().nonnegative(),

@@ -22,7 +22,7 @@ const bundleFileName = z
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'file name must be a plain name (letters, digits, . _ -)');
 
-export const manifestFileSchema = z.object({
+export const manifestFileSchema = z.strictObject({
   name: bundleFileName,
   role: z.enum(['network', 'gallery', 'labels', 'preprocess', 'backbone', 'detector']),
   sha256: sha256Schema,
@@ -31,7 +31,7 @@ export const manifestFileSchema = z.object({
 export type ManifestFile = z.infer<typeof manifestFileSchema>;
 
 /** How an image becomes the network's input tensor. Shared so that hub sandbox and device agree. */
-export const preprocessSpecSchema = z.object({
+export const preprocessSpecSchema = z.strictObject({
   width: z.number().int().min(8).max(1024),
   height: z.number().int().min(8).max(1024),
   channels: z.union([z.literal(1), z.literal(3)]),
@@ -42,7 +42,11 @@ export const preprocessSpecSchema = z.object({
 });
 export type PreprocessSpec = z.infer<typeof preprocessSpecSchema>;
 
-export const manifestSchema = z.object({
+/**
+ * Signed content is strict: no defaults, no transforms, unknown keys refused. Parsing therefore
+ * never changes what was signed, and the signature is checked over exactly the received content.
+ */
+export const manifestSchema = z.strictObject({
   schema: z.literal('edgeloop.manifest/v1'),
   modelType: modelTypeSchema,
   version: z.number().int().positive(),

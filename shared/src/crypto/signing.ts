@@ -11,7 +11,7 @@ export interface SignedEnvelope<T> {
 }
 
 export const signedEnvelopeSchema = <T extends z.ZodType>(inner: T) =>
-  z.object({
+  z.strictObject({
     signed: inner,
     keyId: z.string().regex(/^[0-9a-f]{16}$/, 'keyId must be 16 hex characters'),
     signature: z.string().min(1).max(200),

@@ -48,15 +48,21 @@ export function decodeNetpbm(buf: Buffer): RawImage {
   const count = width * height * channels;
   const pixels = Buffer.alloc(count);
   if (ascii) {
-    const values = buf.toString('latin1', pos).trim().split(/\s+/).map(Number);
+    const text = buf.toString('latin1', pos).trim();
+    const values = text === '' ? [] : text.split(/\s+/).map(Number);
     if (values.length < count) throw new ValidationError(`${magic} image is truncated`);
-    for (let i = 0; i < count; i++) pixels[i] = Math.round(((values[i] as number) * 255) / maxVal);
+    for (let i = 0; i < count; i++) pixels[i] = scaleSample(values[i] as number, maxVal, magic);
   } else {
     pos++; // exactly one whitespace byte after maxval
     if (buf.length - pos < count) throw new ValidationError(`${magic} image is truncated`);
-    for (let i = 0; i < count; i++) pixels[i] = Math.round(((buf[pos + i] as number) * 255) / maxVal);
+    for (let i = 0; i < count; i++) pixels[i] = scaleSample(buf[pos + i] as number, maxVal, magic);
   }
   return { width, height, channels, pixels };
+}
+
+function scaleSample(v: number, maxVal: number, magic: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > maxVal) throw new ValidationError(`${magic} sample ${v} is outside 0..${maxVal}`);
+  return Math.round((v * 255) / maxVal);
 }
 
 function isSpace(c: number): boolean {

@@ -8,6 +8,7 @@ export interface Classification {
 
 /** Softmax output → label with confidence. Non-finite outputs are an error (a broken model), not a result. */
 export function interpretClassifier(output: Float32Array, labels: readonly string[]): Classification {
+  if (labels.length === 0) throw new EdgeloopError('model-output', 'classifier has no labels');
   if (output.length < labels.length) throw new EdgeloopError('model-output', `expected ${labels.length} scores, got ${output.length}`);
   let best = 0;
   const scores: Record<string, number> = {};

@@ -3,7 +3,13 @@ import { pino, type Logger, type LevelWithSilent } from 'pino';
 export type { Logger };
 
 /** Paths whose values never reach a log line. */
-export const REDACT_PATHS = [
+export const REDACT_PATHS: string[] = [
+  '*.*.password',
+  '*.*.token',
+  '*.*.secret',
+  '*.*.privateKey',
+  'headers.Authorization',
+  'req.headers.Authorization',
   'password',
   '*.password',
   'token',
