@@ -46,7 +46,10 @@ export class ContentStore {
     const path = this.pathOf(file.sha256);
     const st = await stat(path).catch(() => null);
     if (!st) throw new IntegrityError(`file ${file.sha256} is not installed`);
-    if (st.size !== file.size) throw new IntegrityError(`file ${file.sha256} has ${st.size} bytes, expected ${file.size}`);
+    if (st.size !== file.size) {
+      await rm(path, { force: true });
+      throw new IntegrityError(`file ${file.sha256} has ${st.size} bytes, expected ${file.size}; removed`);
+    }
     const hash = createHash('sha256');
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
     if (hash.digest('hex') !== file.sha256) {

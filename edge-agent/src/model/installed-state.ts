@@ -21,6 +21,7 @@ export type InstalledState = z.infer<typeof installedStateSchema>;
  */
 export class InstalledStateFile {
   private state: InstalledState;
+  private queue: Promise<void> = Promise.resolve();
   private readonly path: string;
 
   constructor(dataDir: string, log: Logger) {
@@ -43,13 +44,19 @@ export class InstalledStateFile {
     return this.state.models[modelType] ?? { active: null, lastKnownGood: null, refusedVersions: [] };
   }
 
-  async update(fn: (s: InstalledState) => InstalledState): Promise<void> {
-    const next = installedStateSchema.parse(fn(structuredClone(this.state)));
-    await writeJsonAtomic(this.path, next);
-    this.state = next;
+  /** Updates run one after another, each on the result of the previous one: none is lost. */
+  update(fn: (s: InstalledState) => InstalledState): Promise<void> {
+    const run = this.queue.then(async () => {
+      const next = installedStateSchema.parse(fn(structuredClone(this.state)));
+      await writeJsonAtomic(this.path, next);
+      this.state = next;
+    });
+    this.queue = run.catch(() => {});
+    return run;
   }
 
-  async updateSlot(modelType: ModelType, fn: (s: SlotState) => SlotState): Promise<void> {
-    await this.update((s) => ({ ...s, models: { ...s.models, [modelType]: fn(this.slot(modelType)) } }));
+  updateSlot(modelType: ModelType, fn: (s: SlotState) => SlotState): Promise<void> {
+    const empty: SlotState = { active: null, lastKnownGood: null, refusedVersions: [] };
+    return this.update((s) => ({ ...s, models: { ...s.models, [modelType]: fn(s.models[modelType] ?? empty) } }));
   }
 }

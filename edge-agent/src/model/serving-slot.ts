@@ -42,11 +42,11 @@ export class ServingSlot {
 
   /** Makes `next` (state ready) the serving model. Returns the switch time in microseconds. */
   async activate(next: LoadedModel, reason: string): Promise<{ switchMicros: number }> {
+    next.lifecycle.transition('active', reason); // throws unless next is ready: the slot is untouched then
     const t0 = process.hrtime.bigint();
     const previous = this.current;
     this.current = next;
     const switchMicros = Number(process.hrtime.bigint() - t0) / 1000;
-    next.lifecycle.transition('active', reason);
     if (previous) {
       previous.lifecycle.transition('draining', `replaced by v${next.version}`);
       await previous.drained();

@@ -86,6 +86,7 @@ export async function downloadFile(opts: {
       await fh.close().catch(() => {});
     }
   }
+  if (file.size === 0) await (await open(partial, 'a')).close();
   if (have !== file.size) throw new DownloadError(`${file.name} ended at ${have} of ${file.size} bytes`, true);
   const digest = hash.digest('hex');
   if (digest !== file.sha256) {
