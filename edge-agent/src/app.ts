@@ -1,42 +1,46 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import {
-  createLogger,
-  type DecodedMessage,
-  type DesiredState,
-  type DeviceState,
-  errorMessage,
-  type Logger,
-  MODEL_TYPE_OF_ROLE,
-  type ModelType,
-  SignatureError,
-  TrustStore,
-} from '@edgeloop/shared';
+import { join, resolve } from 'node:path';
+import { createLogger, type DeviceEvent, errorMessage, type Logger, MODEL_TYPE_OF_ROLE, type ModelType, TrustStore } from '@edgeloop/shared';
 import { apiPort, buildAgentApi, listenApi } from './api/http-api.js';
+import { makeFailpoint } from './config/failpoint.js';
 import type { AgentConfig } from './config/schema.js';
+import { buildDeviceState } from './device-state.js';
 import { InferenceService } from './inference/inference-service.js';
 import { bootSlot } from './model/boot.js';
 import { ContentStore } from './model/content-store.js';
 import { InstalledStateFile } from './model/installed-state.js';
 import { ServingSlot } from './model/serving-slot.js';
+import { SlotController } from './model/slot-controller.js';
 import { DeviceMqtt } from './mqtt/device-mqtt.js';
-import { checkDesiredState } from './updates/planner.js';
+import { hubMessageHandler } from './mqtt/hub-messages.js';
+import { Outbox } from './mqtt/outbox.js';
+import { OutboxSender } from './mqtt/outbox-sender.js';
+import { availableMemoryBytes, freeDiskBytes } from './telemetry/health.js';
+import { InferenceStats } from './telemetry/inference-stats.js';
+import { renderMetrics } from './telemetry/prometheus.js';
+import { TelemetryPublisher } from './telemetry/telemetry-publisher.js';
+import { SideloadWatcher } from './updates/sideload-watcher.js';
 import { UpdateRunner } from './updates/update-runner.js';
 
-export const AGENT_VERSION = '0.1.0';
+export { AGENT_VERSION } from './device-state.js';
 
 export interface RunningAgent {
   apiPort: number;
   apiUrl: string;
   slot: ServingSlot;
   runner: UpdateRunner;
+  controller: SlotController;
+  outbox: Outbox;
+  sideload: SideloadWatcher;
   stop(): Promise<void>;
 }
 
-/** Wires the agent: trust, stores, serving slot, boot, update runner, MQTT and the local API. */
+type EventType = DeviceEvent['type'];
+
+/** Wires the agent: trust, stores, serving slot, boot, update runner, outbox, MQTT, telemetry and the local API. */
 export async function startAgent(config: AgentConfig, log: Logger = createLogger({ name: 'agent', level: config.logLevel })): Promise<RunningAgent> {
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
@@ -46,86 +50,64 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   await store.init();
   const installed = new InstalledStateFile(dataDir, log);
   const slot = new ServingSlot(log.child({ module: 'serving' }));
+  const stats = new InferenceStats();
+  const failpoint = makeFailpoint(config.testing.failpoint, log);
 
   let mqttClient: DeviceMqtt | null = null;
-  const publishState = () => {
-    if (!mqttClient?.connected) return;
-    mqttClient.publish('state', deviceState()).catch((err) => log.warn({ err: errorMessage(err) }, 'state publish failed'));
+  const outbox = new Outbox({ path: join(dataDir, 'outbox.sqlite'), log: log.child({ module: 'outbox' }) });
+  const sender = new OutboxSender({
+    outbox,
+    publish: (e) => (mqttClient ? mqttClient.publish('events', e) : Promise.reject(new Error('mqtt not started'))),
+    isConnected: () => mqttClient?.connected ?? false,
+    log: log.child({ module: 'outbox' }),
+  });
+  const emit = (type: EventType, version: number | null, data: Record<string, unknown>) => {
+    outbox.enqueue({ id: randomUUID(), deviceId: config.deviceId, type, at: new Date().toISOString(), modelType, version, data });
+    sender.kick();
   };
-  const emit = (type: 'deployed' | 'refused' | 'rolled-back' | 'boot', mt: ModelType, version: number | null, data: Record<string, unknown>) => {
-    if (!mqttClient) return;
-    mqttClient
-      .publish('events', { id: randomUUID(), deviceId: config.deviceId, type, at: new Date().toISOString(), modelType: mt, version, data })
-      .catch((err) => log.warn({ err: errorMessage(err) }, 'event publish failed'));
-  };
+  let publishState = () => {};
 
-  const runner = new UpdateRunner({
+  const controller = new SlotController({
     modelType,
     slot,
     store,
     installed,
     trust,
+    stats,
+    memory: { availableMemoryBytes: () => availableMemoryBytes() },
+    log: log.child({ module: 'lifecycle' }),
+    events: { stateChanged: () => publishState(), event: (type, _mt, version, data) => emit(type, version, data) },
+    intraOpThreads: config.inference.intraOpThreads,
+    memoryFactor: config.memory.modelFactor,
+    minFreeMemoryBytes: config.memory.minFreeBytes,
+    watch: config.watch,
+    failpoint,
+  });
+  const runner = new UpdateRunner({
+    modelType,
+    slot,
+    controller,
+    store,
+    installed,
+    trust,
+    disk: { freeDiskBytes },
     hubHttpUrl: config.hub.httpUrl,
     log: log.child({ module: 'updates' }),
-    reporter: { stateChanged: publishState, event: emit },
-    intraOpThreads: config.inference.intraOpThreads,
+    reporter: { stateChanged: () => publishState(), event: (type, _mt, version, data) => emit(type, version, data) },
     downloadTimeoutMs: config.updates.downloadTimeoutMs,
     retryDelayMs: config.updates.retryDelayMs,
+    minFreeDiskBytes: config.updates.minFreeDiskBytes,
+    failpoint,
   });
-
-  const deviceState = (): DeviceState => {
-    const active = slot.active;
-    const progress = runner.progress;
-    const refusal = runner.lastRefusal;
-    const slotState = installed.slot(modelType);
-    const busy = progress && progress.lifecycle.state !== 'failed' ? progress : null;
-    return {
-      status: 'online',
-      deviceId: config.deviceId,
-      role: config.role,
-      branch: config.branch,
-      at: new Date().toISOString(),
-      agentVersion: AGENT_VERSION,
-      desiredRevision: installed.get().desiredRevision,
-      models: {
-        [modelType]: {
-          version: active?.version ?? null,
-          state: busy ? busy.lifecycle.state : (active?.lifecycle.state ?? (progress?.lifecycle.state ?? 'idle')),
-          reason: (busy ? `v${busy.version}: ${busy.lifecycle.reason}` : refusal ? `refused v${refusal.version}: ${refusal.reason}` : (active?.lifecycle.reason ?? 'no model')).slice(0, 500),
-          lastKnownGood: slotState.lastKnownGood?.signed.version ?? null,
-        },
-      },
-    };
+  const deviceState = () => buildDeviceState(config, modelType, { slot, runner, installed });
+  publishState = () => {
+    if (!mqttClient?.connected) return;
+    mqttClient.publish('state', deviceState()).catch((err) => log.warn({ err: errorMessage(err) }, 'state publish failed'));
   };
 
   const boot = await bootSlot({ modelType, slot, store, installed, trust, log, intraOpThreads: config.inference.intraOpThreads });
   log.info(boot, 'boot finished');
-
-  const onMessage = (msg: DecodedMessage) => {
-    if (msg.name === 'desired') {
-      let desired: DesiredState;
-      try {
-        desired = trust.verify(msg.payload);
-      } catch (err) {
-        const reason = err instanceof SignatureError ? err.message : errorMessage(err);
-        log.warn({ reason }, 'desired state refused: signature');
-        emit('refused', modelType, msg.payload.signed.models[modelType]?.manifest.signed.version ?? null, { code: 'signature', reason });
-        return;
-      }
-      const check = checkDesiredState(desired, { deviceId: config.deviceId, lastRevision: installed.get().desiredRevision, now: new Date() });
-      if (!check.ok) {
-        log.warn(check, 'desired state refused');
-        emit('refused', modelType, null, { code: check.code, reason: check.reason });
-        return;
-      }
-      installed
-        .update((s) => ({ ...s, desiredRevision: desired.revision }))
-        .then(() => runner.offer(desired))
-        .catch((err) => log.error({ err: errorMessage(err) }, 'could not take desired state'));
-    } else if (msg.name === 'cmd') {
-      if (msg.payload.type === 'report-state') publishState();
-    }
-  };
+  if (boot.fellBack) emit('boot', boot.version, { fellBack: true, reason: boot.reason });
 
   mqttClient = new DeviceMqtt({
     url: config.hub.mqttUrl,
@@ -134,19 +116,59 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     keepaliveSeconds: config.mqtt.keepaliveSeconds,
     reconnectMs: config.mqtt.reconnectMs,
     log: log.child({ module: 'mqtt' }),
-    onMessage,
+    onMessage: hubMessageHandler({
+      deviceId: config.deviceId,
+      modelType,
+      trust,
+      installed,
+      runner,
+      log: log.child({ module: 'updates' }),
+      refused: (version, code, reason) => emit('refused', version, { code, reason }),
+      reportState: () => publishState(),
+    }),
     onConnect: () => {
       publishState();
-      if (boot.fellBack) emit('boot', modelType, boot.version, { fellBack: true, reason: boot.reason });
+      sender.kick();
     },
   });
 
-  const inference = new InferenceService(modelType, slot);
+  const telemetry = new TelemetryPublisher({
+    deviceId: config.deviceId,
+    dataDir,
+    intervalMs: config.telemetry.intervalMs,
+    stats,
+    publish: (t) => (mqttClient?.connected ? mqttClient.publish('telemetry', t) : Promise.reject(new Error('offline'))),
+    log: log.child({ module: 'telemetry' }),
+  });
+  telemetry.start();
+
+  const sideload = new SideloadWatcher({
+    dir: config.sideload.dir || join(dataDir, 'sideload'),
+    modelType,
+    trust,
+    store,
+    maxBundleBytes: config.sideload.maxBundleBytes,
+    log: log.child({ module: 'sideload' }),
+    install: (signed) => runner.offerManifest(signed, { rollback: false, source: 'sideload' }),
+  });
+  await sideload.start();
+
+  const inference = new InferenceService(modelType, slot, stats);
   const api = buildAgentApi({
     inference,
     log: log.child({ module: 'api' }),
     maxImageBytes: config.api.maxImageBytes,
-    status: { status: () => ({ mqttConnected: mqttClient?.connected ?? false, ...deviceState() }) },
+    status: { status: () => ({ mqttConnected: mqttClient?.connected ?? false, outboxPending: outbox.count(), spare: slot.spare?.version ?? null, ...deviceState() }) },
+    metrics: () =>
+      renderMetrics({
+        deviceId: config.deviceId,
+        role: config.role,
+        health: telemetry.lastHealth(),
+        stats: stats.snapshot(),
+        activeVersions: { [modelType]: slot.active?.version ?? null },
+        mqttConnected: mqttClient?.connected ?? false,
+        outboxPending: outbox.count(),
+      }),
   });
   const server: Server = await listenApi(api, config.api.host, config.api.port);
   const port = apiPort(server);
@@ -158,14 +180,22 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     apiUrl: `http://${config.api.host}:${port}`,
     slot,
     runner,
+    controller,
+    outbox,
+    sideload,
     async stop() {
       if (stopped) return;
       stopped = true;
+      telemetry.stop();
+      controller.stop();
+      await sideload.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      await sender.stop();
       await mqttClient?.close();
       await runner.idle().catch(() => {});
       await slot.close();
+      outbox.close();
       log.info('agent stopped');
     },
   };

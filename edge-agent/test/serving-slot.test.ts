@@ -198,11 +198,43 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     return load(await installModel(store, version), store);
   }
 
-  test('acquire before any model → UnavailableError', () => {
-    const slot = new ServingSlot(log);
+  test('acquire with no model waits for the gap, then → UnavailableError', async () => {
+    const slot = new ServingSlot(log, 20);
     assert.equal(slot.active, null);
     assert.equal(slot.spare, null);
-    assert.throws(() => slot.acquire(), UnavailableError);
+    await assert.rejects(slot.acquire(), UnavailableError);
+  });
+
+  test('a request arriving while no model is loaded waits and is served by the next activation', async () => {
+    const slot = new ServingSlot(log, 60_000);
+    const pending = slot.acquire();
+    const v1 = await loaded(1);
+    await slot.activate(v1, 'first');
+    const lease = await pending;
+    assert.equal(lease.model, v1);
+    lease.release();
+  });
+
+  test('unloadActive opens a gap that queued requests ride out', async () => {
+    const slot = new ServingSlot(log, 60_000);
+    const v1 = await loaded(1);
+    await slot.activate(v1, 'first');
+    await slot.unloadActive('memory too tight for two');
+    assert.equal(v1.lifecycle.state, 'unloaded');
+    const pending = slot.acquire();
+    const v2 = await loaded(2);
+    await slot.activate(v2, 'after gap');
+    assert.equal((await pending).model, v2);
+  });
+
+  test('activate with keepPrevious: false unloads the replaced model once drained', async () => {
+    const slot = new ServingSlot(log);
+    const v1 = await loaded(1);
+    const v2 = await loaded(2);
+    await slot.activate(v1, 'first');
+    await slot.activate(v2, 'rollback target', { keepPrevious: false });
+    assert.equal(v1.lifecycle.state, 'unloaded');
+    assert.equal(slot.spare, null);
   });
 
   test('the first activation serves the model with no spare', async () => {
@@ -214,7 +246,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     assert.equal(slot.spare, null);
     assert.equal(v1.lifecycle.state, 'active');
     assert.equal(v1.lifecycle.reason, 'boot');
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     assert.equal(lease.model, v1);
     assert.equal(v1.inFlight, 1);
     await infer(lease.model);
@@ -229,7 +261,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     const v2 = await loaded(2);
     await slot.activate(v1, 'deployed');
     await slot.activate(v2, 'deployed');
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     assert.equal(lease.model, v2);
     lease.release();
     assert.equal(slot.active, v2);
@@ -246,7 +278,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     const v1 = await loaded(1);
     const v2 = await loaded(2);
     await slot.activate(v1, 'deployed');
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     assert.equal(lease.model, v1);
 
     let switched = false;
@@ -258,7 +290,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     assert.equal(slot.active, v2);
     assert.equal(v2.lifecycle.state, 'active');
     assert.equal(v1.lifecycle.state, 'draining');
-    const other = slot.acquire();
+    const other = await slot.acquire();
     assert.equal(other.model, v2);
     other.release();
 
@@ -285,8 +317,8 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     const v1 = await loaded(1);
     const v2 = await loaded(2);
     await slot.activate(v1, 'deployed');
-    const a = slot.acquire();
-    const b = slot.acquire();
+    const a = await slot.acquire();
+    const b = await slot.acquire();
     assert.equal(v1.inFlight, 2);
     a.release();
     a.release();
@@ -319,7 +351,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     assert.equal(v2.lifecycle.state, 'ready');
     assert.equal(v1.lifecycle.state, 'unloaded');
     assert.match(v1.lifecycle.reason, /spare replaced/);
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     assert.equal(lease.model, v3);
     await infer(lease.model);
     lease.release();
@@ -346,7 +378,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     assert.equal(v3.lifecycle.state, 'ready');
     assert.ok(!states(v2.lifecycle).includes('unloaded'), 'the rolled-back-to model was never unloaded');
     assert.ok(!states(v3.lifecycle).includes('unloaded'));
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     assert.equal(lease.model, v2);
     await infer(lease.model);
     lease.release();
@@ -383,7 +415,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     assert.equal(lc.state, 'failed');
     assert.equal(slot.active, v1);
     assert.equal(v1.lifecycle.state, 'active');
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     assert.equal(lease.model, v1);
     await infer(lease.model);
     lease.release();
@@ -401,7 +433,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     const lc = new Lifecycle('v2 offered');
     await assert.rejects(load(m2, store, lc), IntegrityError);
     assert.deepEqual(states(lc), ['idle', 'verifying', 'failed']);
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     assert.equal(lease.model, v1);
     lease.release();
     await slot.close();
@@ -420,7 +452,7 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     assert.equal(slot.active?.version, 3, 'the slot must not switch to an unloaded (released) model');
     assert.ok(slot.active === v3);
     assert.equal(v3.lifecycle.state, 'active');
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     assert.equal(lease.model, v3);
     await infer(lease.model);
     lease.release();
@@ -439,14 +471,14 @@ describe('ServingSlot', { timeout: 120_000 }, () => {
     assert.equal(v1.lifecycle.state, 'unloaded');
     assert.equal(v2.lifecycle.state, 'unloaded');
     assert.deepEqual(states(v2.lifecycle).slice(-2), ['draining', 'unloaded']);
-    assert.throws(() => slot.acquire(), UnavailableError);
+    await assert.rejects(slot.acquire(), UnavailableError);
   });
 
   test('close waits for requests still running on the active model', async () => {
     const slot = new ServingSlot(log);
     const v1 = await loaded(1);
     await slot.activate(v1, 'deployed');
-    const lease = slot.acquire();
+    const lease = await slot.acquire();
     let closed = false;
     const closing = slot.close().then(() => {
       closed = true;

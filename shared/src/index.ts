@@ -4,6 +4,7 @@ export * from './crypto/signing.js';
 export * from './contracts/manifest.js';
 export * from './contracts/device.js';
 export * from './contracts/topics.js';
+export * from './contracts/bundle.js';
 export * from './config/load-config.js';
 export * from './log/logger.js';
 export * from './fs/atomic-write.js';

@@ -3,13 +3,20 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { EdgeloopError, httpStatusOf, type Logger, NotFoundError, ValidationError } from '@edgeloop/shared';
 import type { InferenceService } from '../inference/inference-service.js';
+import { METRICS_CONTENT_TYPE } from '../telemetry/prometheus.js';
 
 export interface AgentStatusSource {
   status(): Record<string, unknown>;
 }
 
 /** The local API the door controller and the tablet call. */
-export function buildAgentApi(opts: { inference: InferenceService; status: AgentStatusSource; log: Logger; maxImageBytes: number }): express.Express {
+export function buildAgentApi(opts: {
+  inference: InferenceService;
+  status: AgentStatusSource;
+  metrics: () => string;
+  log: Logger;
+  maxImageBytes: number;
+}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
@@ -17,6 +24,9 @@ export function buildAgentApi(opts: { inference: InferenceService; status: Agent
   });
   app.get('/v1/status', (_req, res) => {
     res.json(opts.status.status());
+  });
+  app.get('/metrics', (_req, res) => {
+    res.type(METRICS_CONTENT_TYPE).send(opts.metrics());
   });
   app.post(
     '/v1/infer',

@@ -1,6 +1,8 @@
 import { deviceIdSchema, deviceRoleSchema } from '@edgeloop/shared';
 import { z } from 'zod';
 
+const MB = 1024 * 1024;
+
 export const agentConfigSchema = z.object({
   deviceId: deviceIdSchema,
   role: deviceRoleSchema,
@@ -41,9 +43,46 @@ export const agentConfigSchema = z.object({
     .object({
       downloadTimeoutMs: z.number().int().positive().default(60_000),
       retryDelayMs: z.number().int().positive().default(5_000),
+      /** Disk space a download must leave free. */
+      minFreeDiskBytes: z.number().int().nonnegative().default(64 * MB),
     })
-    .default({ downloadTimeoutMs: 60_000, retryDelayMs: 5_000 }),
+    .default({ downloadTimeoutMs: 60_000, retryDelayMs: 5_000, minFreeDiskBytes: 64 * MB }),
+  memory: z
+    .object({
+      /** A loaded model is assumed to need this multiple of its files' size. */
+      modelFactor: z.number().positive().default(4),
+      /** Memory left free for the rest of the device; below it the warm spare is given up. */
+      minFreeBytes: z.number().int().nonnegative().default(64 * MB),
+    })
+    .default({ modelFactor: 4, minFreeBytes: 64 * MB }),
+  watch: z
+    .object({
+      windowMs: z.number().int().positive().default(60_000),
+      checkIntervalMs: z.number().int().positive().default(100),
+      minErrors: z.number().int().positive().default(3),
+      maxErrorRate: z.number().min(0).max(1).default(0.05),
+      minRequests: z.number().int().positive().default(20),
+      maxP95Ms: z.number().positive().default(1_000),
+      p95Factor: z.number().min(1).default(3),
+      minP95DeltaMs: z.number().nonnegative().default(10),
+    })
+    .default({ windowMs: 60_000, checkIntervalMs: 100, minErrors: 3, maxErrorRate: 0.05, minRequests: 20, maxP95Ms: 1_000, p95Factor: 3, minP95DeltaMs: 10 }),
+  telemetry: z.object({ intervalMs: z.number().int().positive().default(30_000) }).default({ intervalMs: 30_000 }),
+  sideload: z
+    .object({
+      /** Folder a technician drops signed bundles into. Empty: `<dataDir>/sideload`. */
+      dir: z.string().default(''),
+      maxBundleBytes: z.number().int().positive().default(1024 * MB),
+    })
+    .default({ dir: '', maxBundleBytes: 1024 * MB }),
+  testing: z
+    .object({
+      /** Fault injection for crash tests: the process SIGKILLs itself when it reaches this point. */
+      failpoint: z.enum(['', 'download-midway', 'before-verify', 'after-install', 'after-switch']).default(''),
+    })
+    .default({ failpoint: '' }),
 });
+
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export const AGENT_ENV_PREFIX = 'EDGELOOP_AGENT_';

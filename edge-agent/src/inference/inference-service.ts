@@ -1,15 +1,28 @@
-import { type Classification, interpretClassifier, type ModelType, normalizeEmbedding, preprocessImage } from '@edgeloop/shared';
-import type { ServingSlot } from '../model/serving-slot.js';
+import {
+  type Classification,
+  interpretClassifier,
+  type ModelType,
+  normalizeEmbedding,
+  preprocessImage,
+  ValidationError,
+} from '@edgeloop/shared';
+import type { LoadedModel } from '../model/loaded-model.js';
+import type { Lease, ServingSlot } from '../model/serving-slot.js';
 
 export type InferenceResult =
-  | { modelType: 'laundry'; version: number; result: Classification; latencyMs: number }
-  | { modelType: 'face'; version: number; result: { embedding: number[] }; latencyMs: number };
+  | { modelType: 'laundry'; version: number; result: Classification; latencyMs: number; servedBySpare?: true }
+  | { modelType: 'face'; version: number; result: { embedding: number[] }; latencyMs: number; servedBySpare?: true };
 
 export interface InferenceObserver {
   record(modelType: ModelType, version: number, latencyMs: number, ok: boolean): void;
 }
 
-/** Image in, result out, on whichever model the slot serves at the moment the request starts. */
+/**
+ * Image in, result out, on whichever model the slot serves when the request starts. When the
+ * serving model fails on a valid image (throws, NaN) and a warm spare is loaded, the request is
+ * answered by the spare: the client gets an answer, the failure still counts against the new
+ * version and drives the automatic rollback.
+ */
 export class InferenceService {
   constructor(
     private readonly modelType: ModelType,
@@ -18,25 +31,46 @@ export class InferenceService {
   ) {}
 
   async infer(image: Buffer): Promise<InferenceResult> {
-    const lease = this.slot.acquire();
-    const t0 = performance.now();
-    const { model } = lease;
-    let ok = false;
+    const lease = await this.slot.acquire();
     try {
-      const input = await preprocessImage(image, model.manifest.preprocess);
-      const out = await model.network.runTensor(input);
-      const latencyMs = performance.now() - t0;
-      let res: InferenceResult;
-      if (this.modelType === 'laundry') {
-        res = { modelType: 'laundry', version: model.version, result: interpretClassifier(out, model.manifest.labels), latencyMs };
-      } else {
-        res = { modelType: 'face', version: model.version, result: { embedding: Array.from(normalizeEmbedding(out)) }, latencyMs };
+      return await this.runOn(lease, image);
+    } catch (err) {
+      if (err instanceof ValidationError) throw err;
+      const spare = this.slot.acquireSpare();
+      if (!spare) throw err;
+      try {
+        return { ...(await this.runOn(spare, image)), servedBySpare: true };
+      } catch {
+        throw err;
       }
+    }
+  }
+
+  private async runOn(lease: Lease, image: Buffer): Promise<InferenceResult> {
+    const { model } = lease;
+    const t0 = performance.now();
+    let ok = false;
+    let input: Float32Array;
+    try {
+      input = await preprocessImage(image, model.manifest.preprocess);
+    } catch (err) {
+      lease.release();
+      throw err; // a bad image says nothing about the model: not recorded
+    }
+    try {
+      const res = this.interpret(model, await model.network.runTensor(input), performance.now() - t0);
       ok = true;
       return res;
     } finally {
       lease.release();
       this.observer?.record(this.modelType, model.version, performance.now() - t0, ok);
     }
+  }
+
+  private interpret(model: LoadedModel, out: Float32Array, latencyMs: number): InferenceResult {
+    if (this.modelType === 'laundry') {
+      return { modelType: 'laundry', version: model.version, result: interpretClassifier(out, model.manifest.labels), latencyMs };
+    }
+    return { modelType: 'face', version: model.version, result: { embedding: Array.from(normalizeEmbedding(out)) }, latencyMs };
   }
 }

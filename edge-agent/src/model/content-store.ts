@@ -2,7 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rename, stat, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { fsyncDir, IntegrityError, type ManifestFile } from '@edgeloop/shared';
+import { fsyncDir, IntegrityError, type ManifestFile, sha256Hex, writeFileAtomic } from '@edgeloop/shared';
 
 /**
  * Installed model files by content: `blobs/<sha256>`. A blob only ever appears there by rename
@@ -33,6 +33,13 @@ export class ContentStore {
 
   has(file: Pick<ManifestFile, 'sha256'>): boolean {
     return existsSync(this.pathOf(file.sha256));
+  }
+
+  /** Stores bytes already in memory (a sideloaded bundle) after checking them against the manifest entry. */
+  async putVerified(file: ManifestFile, bytes: Buffer): Promise<void> {
+    if (bytes.length !== file.size) throw new IntegrityError(`${file.name} has ${bytes.length} bytes, manifest says ${file.size}`);
+    if (sha256Hex(bytes) !== file.sha256) throw new IntegrityError(`${file.name} does not match its sha256`);
+    if (!this.has(file)) await writeFileAtomic(this.pathOf(file.sha256), bytes);
   }
 
   /** Moves a fully checked partial file into the store. */

@@ -26,6 +26,8 @@ export async function downloadFile(opts: {
   log: Logger;
   signal?: AbortSignal;
   timeoutMs: number;
+  /** Called after each chunk is written, with the bytes on disk so far. */
+  onChunk?: (have: number) => void;
 }): Promise<void> {
   const { file, store } = opts;
   if (store.has(file)) return;
@@ -80,6 +82,7 @@ export async function downloadFile(opts: {
         await fh.write(bytes);
         hash.update(bytes);
         have += bytes.length;
+        opts.onChunk?.(have);
       }
       await fh.sync();
     } finally {

@@ -1,0 +1,54 @@
+import {
+  type DecodedMessage,
+  type DesiredState,
+  errorMessage,
+  type Logger,
+  type ModelType,
+  SignatureError,
+  type TrustStore,
+} from '@edgeloop/shared';
+import type { InstalledStateFile } from '../model/installed-state.js';
+import { checkDesiredState } from '../updates/planner.js';
+import type { UpdateRunner } from '../updates/update-runner.js';
+
+/**
+ * Handles what the hub sends: a desired state is checked (signature, device, expiry, revision)
+ * before its revision is recorded and the runner converges to it.
+ */
+export function hubMessageHandler(d: {
+  deviceId: string;
+  modelType: ModelType;
+  trust: TrustStore;
+  installed: InstalledStateFile;
+  runner: UpdateRunner;
+  log: Logger;
+  refused: (version: number | null, code: string, reason: string) => void;
+  reportState: () => void;
+}): (msg: DecodedMessage) => void {
+  return (msg) => {
+    if (msg.name === 'cmd') {
+      if (msg.payload.type === 'report-state') d.reportState();
+      return;
+    }
+    if (msg.name !== 'desired') return;
+    let desired: DesiredState;
+    try {
+      desired = d.trust.verify(msg.payload);
+    } catch (err) {
+      const reason = err instanceof SignatureError ? err.message : errorMessage(err);
+      d.log.warn({ reason }, 'desired state refused: signature');
+      d.refused(msg.payload.signed.models[d.modelType]?.manifest.signed.version ?? null, 'signature', reason);
+      return;
+    }
+    const check = checkDesiredState(desired, { deviceId: d.deviceId, lastRevision: d.installed.get().desiredRevision, now: new Date() });
+    if (!check.ok) {
+      d.log.warn(check, 'desired state refused');
+      d.refused(null, check.code, check.reason);
+      return;
+    }
+    d.installed
+      .update((s) => ({ ...s, desiredRevision: desired.revision }))
+      .then(() => d.runner.offer(desired))
+      .catch((err) => d.log.error({ err: errorMessage(err) }, 'could not take desired state'));
+  };
+}
