@@ -9,7 +9,8 @@ import mqtt from 'mqtt';
 import sharp from 'sharp';
 import { startAgent, agentConfigSchema, type RunningAgent } from '@edgeloop/edge-agent';
 import { startHub, hubConfigSchema, type RunningHub } from '@edgeloop/hub';
-import { createLogger, deviceTopic, generateSigningKeyPair, signEnvelope, waitFor, type DesiredState, type Logger } from '@edgeloop/shared';
+import { createLogger, deviceTopic, generateSigningKeyPair, signEnvelope, waitFor, type DesiredState } from '@edgeloop/shared';
+import { memoryLogger } from '@edgeloop/shared/testing';
 import { createPrivateKey } from 'node:crypto';
 import { buildBootstrapModel } from '../../hub/src/training/bootstrap-models.js';
 
@@ -18,12 +19,6 @@ let hub: RunningHub;
 let agent: RunningAgent;
 const agentLog = memoryLogger();
 const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ccc' } }).jpeg().toBuffer();
-
-function memoryLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const log = createLogger({ name: 'agent', level: 'debug', destination: { write: (s: string) => chunks.push(s) } });
-  return { log, lines: () => chunks.flatMap((c) => c.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
 
 const events = (type: string) =>
   hub.services.db.prepare('SELECT data_json FROM device_events WHERE device_id = ? AND type = ? ORDER BY received_at').all('wash-r1', type).map((r) => JSON.parse((r as { data_json: string }).data_json) as { code: string; reason: string });

@@ -35,7 +35,15 @@ async function enrolAndStart(deviceId: string, role: 'gym-door' | 'laundry'): Pr
   const res = await admin('/api/v1/devices', { method: 'POST', body: JSON.stringify({ id: deviceId, role, branch: 'e2e' }) });
   assert.equal(res.status, 201);
   const { password } = (await res.json()) as { password: string };
-  const agent = await startAgentProcess({ deviceId, role, dataDir: join(tmp, deviceId), hub, hubDataDir: hubDir, password });
+  const agent = await startAgentProcess({
+    deviceId,
+    role,
+    dataDir: join(tmp, deviceId),
+    mqttUrl: hub.ready.mqttUrl ?? '',
+    httpUrl: hub.ready.httpUrl ?? '',
+    trustPem: [readFileSync(join(hubDir, 'keys', 'signing.pub.pem'), 'utf8')],
+    password,
+  });
   agents.push(agent);
   return agent;
 }

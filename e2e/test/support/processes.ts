@@ -73,27 +73,39 @@ export async function startHubProcess(dataDir: string, adminToken: string): Prom
   );
 }
 
-export async function startAgentProcess(opts: {
+export interface AgentProcessOptions {
   deviceId: string;
   role: 'gym-door' | 'laundry';
   dataDir: string;
-  hub: Proc;
-  hubDataDir: string;
+  mqttUrl: string;
+  httpUrl: string;
+  trustPem: string[];
   password: string;
-}): Promise<Proc> {
+  env?: Record<string, string>;
+}
+
+export async function startAgentProcess(o: AgentProcessOptions): Promise<Proc> {
   return startProcess(
     'edge-agent/src/main.ts',
     {
-      EDGELOOP_AGENT_DEVICE_ID: opts.deviceId,
-      EDGELOOP_AGENT_ROLE: opts.role,
-      EDGELOOP_AGENT_DATA_DIR: opts.dataDir,
-      EDGELOOP_AGENT_HUB__MQTT_URL: opts.hub.ready.mqttUrl ?? '',
-      EDGELOOP_AGENT_HUB__HTTP_URL: opts.hub.ready.httpUrl ?? '',
-      EDGELOOP_AGENT_MQTT__PASSWORD: opts.password,
+      EDGELOOP_AGENT_DEVICE_ID: o.deviceId,
+      EDGELOOP_AGENT_ROLE: o.role,
+      EDGELOOP_AGENT_DATA_DIR: o.dataDir,
+      EDGELOOP_AGENT_HUB__MQTT_URL: o.mqttUrl,
+      EDGELOOP_AGENT_HUB__HTTP_URL: o.httpUrl,
+      EDGELOOP_AGENT_MQTT__PASSWORD: o.password,
       EDGELOOP_AGENT_MQTT__RECONNECT_MS: '200',
-      EDGELOOP_AGENT_TRUST__KEYS_PEM: JSON.stringify([readFileSync(join(opts.hubDataDir, 'keys', 'signing.pub.pem'), 'utf8')]),
+      EDGELOOP_AGENT_TRUST__KEYS_PEM: JSON.stringify(o.trustPem),
       EDGELOOP_AGENT_API__PORT: '0',
+      EDGELOOP_AGENT_UPDATES__RETRY_DELAY_MS: '100',
+      ...o.env,
     },
     'agent-ready',
   );
+}
+
+/** Resolves with the exit signal (or code) once the process ends by itself. */
+export function exited(p: Proc): Promise<NodeJS.Signals | number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return Promise.resolve(p.child.signalCode ?? p.child.exitCode);
+  return new Promise((r) => p.child.once('exit', (code, signal) => r(signal ?? code)));
 }

@@ -36,7 +36,7 @@ export class InferenceService {
       return await this.runOn(lease, image);
     } catch (err) {
       if (err instanceof ValidationError) throw err;
-      const spare = this.slot.acquireSpare();
+      const spare = this.slot.acquireFallback(lease.model);
       if (!spare) throw err;
       try {
         return { ...(await this.runOn(spare, image)), servedBySpare: true };

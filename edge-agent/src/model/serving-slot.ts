@@ -45,9 +45,13 @@ export class ServingSlot {
     return this.lease(model);
   }
 
-  /** A reference on the warm spare, for retrying a request the new model failed. */
-  acquireSpare(): Lease | null {
-    return this.spareModel ? this.lease(this.spareModel) : null;
+  /**
+   * A reference on another loaded model than `failed`, for retrying a request it failed: the warm
+   * spare, or — when a rollback just promoted the spare — the model now serving.
+   */
+  acquireFallback(failed: LoadedModel): Lease | null {
+    const other = [this.spareModel, this.current].find((m) => m !== null && m !== failed);
+    return other ? this.lease(other) : null;
   }
 
   private lease(model: LoadedModel): Lease {

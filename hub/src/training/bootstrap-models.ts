@@ -17,7 +17,7 @@ const OUTPUT = 'output';
  * A first, untrained network for a model type, so that a fresh hub has something to sign and ship
  * before any data exists (the walking skeleton). Training replaces it with learned weights.
  */
-export function buildBootstrapModel(modelType: ModelType, seed = 1): BootstrapModel {
+export function buildBootstrapModel(modelType: ModelType, seed = 1, opts: { paddingBytes?: number } = {}): BootstrapModel {
   const rand = seededRandom(seed);
   const channels = modelType === 'face' ? 1 : 3;
   const size = 64;
@@ -30,6 +30,19 @@ export function buildBootstrapModel(modelType: ModelType, seed = 1): BootstrapMo
   const outDim = modelType === 'face' ? 32 : 2;
   x = dense(g, x, { inDim: 16, outDim, weights: heUniform(rand, 16 * outDim, 16), bias: new Float32Array(outDim) });
   x = modelType === 'face' ? l2Normalize(g, x) : softmax(g, x);
+  if (opts.paddingBytes) {
+    // Extra weights that feed the output multiplied by zero: a bigger file that computes the same.
+    const n = Math.ceil(opts.paddingBytes / 4);
+    const pad = g.initializer({ name: 'padding', dims: [n], data: heUniform(rand, n, 1) });
+    const zero = g.initializer({ name: 'padding_scale', dims: [1], data: new Float32Array([0]) });
+    const s = g.uniqueName('padding_sum');
+    g.node('ReduceSum', [pad], [s], { keepdims: 1 });
+    const z = g.uniqueName('padding_zero');
+    g.node('Mul', [s, zero], [z]);
+    const y = g.uniqueName('padded');
+    g.node('Add', [x, z], [y]);
+    x = y;
+  }
   g.node('Identity', [x], [OUTPUT]);
   g.output(OUTPUT, ['batch', outDim]);
   return {

@@ -39,11 +39,5 @@ export async function startTestHub(opts: { log?: Logger; dataDir?: string } = {}
   };
 }
 
-/** A logger whose lines are kept in memory, for asserting what was logged. */
-export function memoryLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const log = createLogger({ name: 'test', level: 'debug', destination: { write: (s: string) => chunks.push(s) } });
-  return { log, lines: () => chunks.flatMap((c) => c.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
+export { memoryLogger } from '@edgeloop/shared/testing';
 export { waitFor } from '@edgeloop/shared';
