@@ -79,8 +79,11 @@ type Mode =
   | { kind: 'normal' }
   /** Like normal, but the bytes differ from the declared ones (same length). */
   | { kind: 'corrupt' }
-  /** Sends the whole body, waits for `between`, then sends `extra` more bytes (HTTP length covers all). */
-  | { kind: 'more'; extra: Buffer; between?: () => Promise<void> }
+  /**
+   * Sends the whole body, waits for `between`, then sends `extra` more bytes. The Content-Length
+   * covers all unless `chunked`, where no length is declared and the excess only shows in the stream.
+   */
+  | { kind: 'more'; extra: Buffer; between?: () => Promise<void>; chunked?: boolean }
   /** Sends the first `after` bytes (honouring Range), waits for `between`, then destroys the socket. */
   | { kind: 'drop'; after: number; between: () => Promise<void> }
   | { kind: 'status'; status: number }
@@ -169,7 +172,7 @@ class ArtifactServer {
     if (start > 0) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
 
     if (mode.kind === 'more') {
-      headers['content-length'] = slice.length + mode.extra.length;
+      if (!mode.chunked) headers['content-length'] = slice.length + mode.extra.length;
       res.writeHead(status, headers);
       if (mode.between) {
         await write(res, slice);
@@ -288,12 +291,13 @@ describe('downloadFile', { timeout: 120_000 }, () => {
     assert.equal(existsSync(store.partialPathOf(file.sha256)), false);
   });
 
-  test('more bytes than declared (in a later chunk) → IntegrityError; partial never exceeds the declared size and is removed', async () => {
+  test('more bytes than declared, streamed without a length (in a later chunk) → IntegrityError; partial never exceeds the declared size and is removed', async () => {
     const body = bytesOf(150_000, 5);
     const partialPath = store.partialPathOf(sha256Hex(body));
     const observer = observeMaxSize(partialPath);
     const file = server.serve(body, {
       kind: 'more',
+      chunked: true,
       extra: bytesOf(50_000, 55),
       // Only send the excess once every declared byte is on disk: the overflow then arrives on its own.
       between: () => waitForFileSize(partialPath, body.length),
@@ -309,7 +313,7 @@ describe('downloadFile', { timeout: 120_000 }, () => {
     assert.equal(existsSync(store.partialPathOf(file.sha256)), false);
   });
 
-  test('more bytes than declared (in one response body) → IntegrityError; the store never contains it', async () => {
+  test('a Content-Length larger than declared → IntegrityError before anything is written', async () => {
     const body = bytesOf(120_000, 6);
     const partialPath = store.partialPathOf(sha256Hex(body));
     const observer = observeMaxSize(partialPath);

@@ -37,7 +37,7 @@ export function hubMessageHandler(d: {
     } catch (err) {
       const reason = err instanceof SignatureError ? err.message : errorMessage(err);
       d.log.warn({ reason }, 'desired state refused: signature');
-      d.refused(msg.payload.signed.models[d.modelType]?.manifest.signed.version ?? null, 'signature', reason);
+      d.refused(null, 'signature', reason); // the version in an unverified payload is the attacker's choice
       return;
     }
     const check = checkDesiredState(desired, { deviceId: d.deviceId, lastRevision: d.installed.get().desiredRevision, now: new Date() });

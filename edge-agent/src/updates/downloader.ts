@@ -55,9 +55,22 @@ export async function downloadFile(opts: {
       await rm(partial, { force: true });
       return downloadFile(opts);
     }
+    if (res.status === 416 && have > 0) {
+      // Nothing past what we have: the server's file is shorter than the manifest says.
+      await res.body?.cancel();
+      await rm(partial, { force: true });
+      throw new IntegrityError(`${file.name} is smaller than its declared ${file.size} bytes (server has no bytes past ${have})`, { file: file.name });
+    }
     if (res.status !== 200 && res.status !== 206) {
       await res.body?.cancel();
       throw new DownloadError(`download of ${file.name} answered HTTP ${res.status}`, res.status >= 500 || res.status === 429);
+    }
+    const total = declaredTotal(res);
+    if (total !== null && total !== file.size) {
+      await res.body?.cancel();
+      await rm(partial, { force: true });
+      const which = total > file.size ? 'larger' : 'smaller';
+      throw new IntegrityError(`${file.name} is ${which} than its declared ${file.size} bytes (server has ${total})`, { file: file.name });
     }
     if (have > 0) opts.log.info({ file: file.name, offset: have }, 'resuming download');
     const fh = await open(partial, 'a');
@@ -90,11 +103,21 @@ export async function downloadFile(opts: {
     }
   }
   if (file.size === 0) await (await open(partial, 'a')).close();
-  if (have !== file.size) throw new DownloadError(`${file.name} ended at ${have} of ${file.size} bytes`, true);
+  if (have !== file.size) throw new DownloadError(`${file.name} broke off at ${have} of ${file.size} bytes`, true);
   const digest = hash.digest('hex');
   if (digest !== file.sha256) {
     await rm(partial, { force: true });
     throw new IntegrityError(`${file.name} does not match its sha256 (got ${digest})`, { file: file.name });
   }
   await store.commit(file.sha256);
+}
+
+/** The full size the server says the file has: Content-Length of a 200, the total of a 206's Content-Range. */
+function declaredTotal(res: Response): number | null {
+  if (res.status === 206) {
+    const m = /\/(\d+)$/.exec(res.headers.get('content-range') ?? '');
+    return m ? Number(m[1]) : null;
+  }
+  const len = res.headers.get('content-length');
+  return len !== null && /^\d+$/.test(len) ? Number(len) : null;
 }
