@@ -8,6 +8,7 @@ import { apiPort, buildAgentApi, listenApi } from './api/http-api.js';
 import { makeFailpoint } from './config/failpoint.js';
 import type { AgentConfig } from './config/schema.js';
 import { buildDeviceState } from './device-state.js';
+import { InferenceEventRecorder } from './inference/inference-events.js';
 import { InferenceService } from './inference/inference-service.js';
 import { bootSlot } from './model/boot.js';
 import { ContentStore } from './model/content-store.js';
@@ -153,7 +154,10 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   });
   await sideload.start();
 
-  const inference = new InferenceService(modelType, slot, stats);
+  const recorder = config.events.inference
+    ? new InferenceEventRecorder({ deviceId: config.deviceId, modelType, sink: { enqueueMany: (e) => outbox.enqueueMany(e), kick: () => sender.kick() }, flushMs: config.events.flushMs, log })
+    : null;
+  const inference = new InferenceService(modelType, slot, stats, recorder ? (r) => recorder.record(r) : undefined);
   const api = buildAgentApi({
     inference,
     log: log.child({ module: 'api' }),
@@ -188,6 +192,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       stopped = true;
       telemetry.stop();
       controller.stop();
+      recorder?.stop();
       await sideload.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -26,7 +26,7 @@ export class Fleet {
   private password = '';
 
   private constructor(
-    readonly hub: RunningHub,
+    public hub: RunningHub,
     readonly dir: string,
     readonly deviceId: string,
     readonly role: DeviceRole,
@@ -36,10 +36,7 @@ export class Fleet {
 
   static async start(opts: { role?: DeviceRole; deviceId?: string; agent?: Record<string, unknown> } = {}): Promise<Fleet> {
     const dir = mkdtempSync(join(tmpdir(), 'edgeloop-fleet-'));
-    const hub = await startHub(
-      hubConfigSchema.parse({ dataDir: join(dir, 'hub'), logLevel: 'silent', http: { port: 0 }, mqtt: { port: 0 }, admin: { token: 'fleet-admin-token-0123' } }),
-      createLogger({ name: 'hub', level: 'silent' }),
-    );
+    const hub = await startFleetHub(dir, 0, 0);
     const fleet = new Fleet(hub, dir, opts.deviceId ?? 'dev-1', opts.role ?? 'laundry');
     fleet.password = hub.services.fleet.issueCredentials({ id: fleet.deviceId, role: fleet.role, branch: 'test' }).password;
     await hub.services.rollout.assignDefault(fleet.deviceId);
@@ -105,11 +102,28 @@ export class Fleet {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
+  /** Stops the hub (broker included); the agent keeps running on its own. */
+  async stopHub(): Promise<void> {
+    await this.hub.stop();
+  }
+
+  /** Starts the hub again on the same data and the same ports, so the agent finds it. */
+  async restartHub(): Promise<void> {
+    this.hub = await startFleetHub(this.dir, this.hub.httpPort, this.hub.mqttPort);
+  }
+
   async close(): Promise<void> {
     await this.agent?.stop().catch(() => {});
     await this.hub.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function startFleetHub(dir: string, httpPort: number, mqttPort: number): Promise<RunningHub> {
+  return startHub(
+    hubConfigSchema.parse({ dataDir: join(dir, 'hub'), logLevel: 'silent', http: { port: httpPort }, mqtt: { port: mqttPort }, admin: { token: 'fleet-admin-token-0123' } }),
+    createLogger({ name: 'hub', level: 'silent' }),
+  );
 }
 
 /** A small textured test photo (JPEG) of the given size. */

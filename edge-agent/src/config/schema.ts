@@ -67,6 +67,14 @@ export const agentConfigSchema = z.object({
       minP95DeltaMs: z.number().nonnegative().default(10),
     })
     .default({ windowMs: 60_000, checkIntervalMs: 100, minErrors: 3, maxErrorRate: 0.05, minRequests: 20, maxP95Ms: 1_000, p95Factor: 3, minP95DeltaMs: 10 }),
+  events: z
+    .object({
+      /** Send an `inference` event to the hub for every answered request. */
+      inference: z.boolean().default(true),
+      /** Inference events are group-committed to the outbox this often. */
+      flushMs: z.number().int().positive().default(1_000),
+    })
+    .default({ inference: true, flushMs: 1_000 }),
   telemetry: z.object({ intervalMs: z.number().int().positive().default(30_000) }).default({ intervalMs: 30_000 }),
   sideload: z
     .object({

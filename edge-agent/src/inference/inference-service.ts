@@ -28,9 +28,16 @@ export class InferenceService {
     private readonly modelType: ModelType,
     private readonly slot: ServingSlot,
     private readonly observer?: InferenceObserver,
+    private readonly onResult?: (res: InferenceResult) => void,
   ) {}
 
   async infer(image: Buffer): Promise<InferenceResult> {
+    const res = await this.answer(image);
+    this.onResult?.(res);
+    return res;
+  }
+
+  private async answer(image: Buffer): Promise<InferenceResult> {
     const lease = await this.slot.acquire();
     try {
       return await this.runOn(lease, image);

@@ -46,7 +46,7 @@ export class Outbox {
   private readonly deleteBySeq: Database.Statement;
   private readonly evictInference: Database.Statement;
   private readonly countRows: Database.Statement;
-  private readonly enqueueTx: Database.Transaction<(event: DeviceEvent) => void>;
+  private readonly enqueueTx: Database.Transaction<(events: readonly DeviceEvent[]) => void>;
   private readonly ackTx: Database.Transaction<(ids: readonly string[]) => number>;
 
   constructor(opts: OutboxOptions) {
@@ -76,8 +76,8 @@ export class Outbox {
     this.countRows = this.db.prepare('SELECT COUNT(*) AS n FROM outbox');
     this.size = this.count();
 
-    this.enqueueTx = this.db.transaction((event: DeviceEvent) => {
-      this.size += this.insert.run(event.id, event.type, JSON.stringify(event)).changes;
+    this.enqueueTx = this.db.transaction((events: readonly DeviceEvent[]) => {
+      for (const event of events) this.size += this.insert.run(event.id, event.type, JSON.stringify(event)).changes;
       if (this.size > this.maxRows) this.evict();
     });
     this.ackTx = this.db.transaction((ids: readonly string[]) => {
@@ -89,12 +89,20 @@ export class Outbox {
 
   /** Validates and durably stores one event; an id already queued is ignored. Throws ValidationError. */
   enqueue(event: DeviceEvent): void {
-    const parsed = deviceEventSchema.safeParse(event);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-      throw new ValidationError(`invalid device event: ${issues.join('; ')}`, { issues });
-    }
-    this.enqueueTx.immediate(parsed.data);
+    this.enqueueMany([event]);
+  }
+
+  /** Validates every event first, then stores them all in one transaction (one sync): all or none. */
+  enqueueMany(events: readonly DeviceEvent[]): void {
+    const valid = events.map((event) => {
+      const parsed = deviceEventSchema.safeParse(event);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+        throw new ValidationError(`invalid device event: ${issues.join('; ')}`, { issues });
+      }
+      return parsed.data;
+    });
+    if (valid.length > 0) this.enqueueTx.immediate(valid);
   }
 
   /** Up to `limit` queued events, oldest first. Rows that no longer decode are logged and deleted. */
