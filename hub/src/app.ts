@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { createLogger, type Logger, writeFileAtomic } from '@edgeloop/shared';
+import { createLogger, type DecodedMessage, type Logger, writeFileAtomic } from '@edgeloop/shared';
 import { buildHttpApp, listen, portOf } from './api/http-server.js';
 import { HubBroker } from './broker/broker.js';
 import type { HubConfig } from './config/schema.js';
@@ -49,11 +49,13 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
     port: config.mqtt.port,
     log: brokerLog,
     devices: fleet,
-    onDeviceMessage: (msg) => {
-      if (msg.name === 'state') fleet.onState(msg.deviceId, msg.payload);
-      else if (msg.name === 'telemetry') fleet.onTelemetry(msg.deviceId, msg.payload);
-      else if (msg.name === 'events') fleet.onEvent(msg.deviceId, msg.payload);
-    },
+    onDeviceMessages: db.transaction((batch: DecodedMessage[]) => {
+      for (const msg of batch) {
+        if (msg.name === 'state') fleet.onState(msg.deviceId, msg.payload);
+        else if (msg.name === 'telemetry') fleet.onTelemetry(msg.deviceId, msg.payload);
+        else if (msg.name === 'events') fleet.onEvent(msg.deviceId, msg.payload);
+      }
+    }),
   });
   services.broker = broker;
   fleet.attachBroker(broker);

@@ -26,10 +26,13 @@ export interface BrokerOptions {
   log: Logger;
   devices: DeviceAuthenticator;
   /**
-   * Called with every valid device message before the broker acknowledges it (QoS 1), so what the
-   * hub stores synchronously here is never lost once the device drops it from its outbox.
+   * Called with batches of valid device messages before the broker acknowledges them (QoS 1), so
+   * what the hub stores synchronously here is never lost once the device drops it from its outbox.
+   * Messages arriving within the same few milliseconds are handed over together (group commit).
    */
-  onDeviceMessage: (msg: DecodedMessage) => void;
+  onDeviceMessages: (batch: DecodedMessage[]) => void;
+  /** How long a message may wait for others to join its batch. */
+  batchWindowMs?: number;
 }
 
 /** The embedded aedes broker: authenticates devices and confines each to its own topics. */
@@ -43,6 +46,7 @@ export class HubBroker {
   static async start(opts: BrokerOptions): Promise<HubBroker> {
     const log = opts.log;
     const acl = new DeviceAcl();
+    const intake = new GroupCommit(opts.onDeviceMessages, opts.batchWindowMs ?? 2, log);
     const aedes = await Aedes.createBroker({
       id: 'edgeloop-hub',
       authenticate: (client, username, password, done) => {
@@ -68,13 +72,7 @@ export class HubBroker {
           log.warn({ clientId: client.id, topic: packet.topic, error: decoded.error }, 'invalid mqtt payload dropped');
           return done(null);
         }
-        try {
-          opts.onDeviceMessage(decoded);
-        } catch (err) {
-          log.error({ err, topic: packet.topic }, 'device message handler failed');
-          return done(err as Error);
-        }
-        done(null);
+        intake.push(decoded, done);
       },
       authorizeSubscribe: (client, sub, done) => {
         const verdict = acl.canSubscribe(client.id, sub.topic);
@@ -129,6 +127,37 @@ export class HubBroker {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.log.debug('broker closed');
+  }
+}
+
+/** Collects messages for a few milliseconds, stores them in one go, then acknowledges each. */
+class GroupCommit {
+  private batch: { msg: DecodedMessage; done: (err?: Error | null) => void }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: (batch: DecodedMessage[]) => void,
+    private readonly windowMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  push(msg: DecodedMessage, done: (err?: Error | null) => void): void {
+    this.batch.push({ msg, done });
+    this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+  }
+
+  private flush(): void {
+    this.timer = null;
+    const batch = this.batch;
+    this.batch = [];
+    try {
+      this.store(batch.map((b) => b.msg));
+    } catch (err) {
+      this.log.error({ err, messages: batch.length }, 'storing device messages failed; not acknowledged');
+      for (const b of batch) b.done(err as Error);
+      return;
+    }
+    for (const b of batch) b.done(null);
   }
 }
 
