@@ -36,7 +36,7 @@ const agent = await startAgentProcess({
   dataDir: join(tmp, 'agent'),
   mqttUrl: hub.mqttUrl,
   httpUrl: hub.httpUrl,
-  trustPem: hub.services.keys.publicKeys().map((k) => k.publicKeyPem),
+  rootPem: [hub.services.keys.root.publicKeyPem],
   password,
   env: { EDGELOOP_AGENT_LOG_LEVEL: 'warn', EDGELOOP_AGENT_WATCH__WINDOW_MS: '500' },
 });

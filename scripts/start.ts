@@ -37,7 +37,7 @@ for (const d of DEMO_FLEET) {
       EDGELOOP_AGENT_HUB__MQTT_URL: hub.mqttUrl,
       EDGELOOP_AGENT_HUB__HTTP_URL: hub.httpUrl,
       EDGELOOP_AGENT_MQTT__PASSWORD: creds.password,
-      EDGELOOP_AGENT_TRUST__KEYS_PEM: JSON.stringify(hub.services.keys.publicKeys().map((k) => k.publicKeyPem)),
+      EDGELOOP_AGENT_TRUST__ROOT_KEYS_PEM: JSON.stringify([hub.services.keys.root.publicKeyPem]),
       EDGELOOP_AGENT_API__PORT: String(d.apiPort),
     },
   });

@@ -52,7 +52,7 @@ function agentEnv(deviceId: string, password: string, env: Record<string, string
     dataDir: join(tmp, deviceId),
     mqttUrl: hub.mqttUrl,
     httpUrl: hub.httpUrl,
-    trustPem: hub.services.keys.publicKeys().map((k) => k.publicKeyPem),
+    rootPem: [hub.services.keys.root.publicKeyPem],
     password,
     env,
   };

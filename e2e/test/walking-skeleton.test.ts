@@ -41,7 +41,7 @@ async function enrolAndStart(deviceId: string, role: 'gym-door' | 'laundry'): Pr
     dataDir: join(tmp, deviceId),
     mqttUrl: hub.ready.mqttUrl ?? '',
     httpUrl: hub.ready.httpUrl ?? '',
-    trustPem: [readFileSync(join(hubDir, 'keys', 'signing.pub.pem'), 'utf8')],
+    rootPem: [readFileSync(join(hubDir, 'keys', 'root.pub.pem'), 'utf8')],
     password,
   });
   agents.push(agent);
@@ -89,10 +89,14 @@ test('hub signs v1, agents verify, download, load and serve; the hub sees them a
 });
 
 test('a second start of the hub reuses its data: same key, same versions, same devices', async () => {
-  const keysBefore = await (await fetch(`${hub.ready.httpUrl}/api/v1/keys`)).json();
+  const keysOf = async () => {
+    const k = (await (await fetch(`${hub.ready.httpUrl}/api/v1/keys`)).json()) as { root: unknown; keys: unknown; keySet: { signed: { version: number } } };
+    return { root: k.root, keys: k.keys, keySetVersion: k.keySet.signed.version };
+  };
+  const keysBefore = await keysOf();
   await hub.stop();
   hub = await (await import('./support/processes.js')).startHubProcess(hubDir, ADMIN);
-  assert.deepEqual(await (await fetch(`${hub.ready.httpUrl}/api/v1/keys`)).json(), keysBefore);
+  assert.deepEqual(await keysOf(), keysBefore);
   const { versions } = (await (await admin('/api/v1/models/face/versions')).json()) as { versions: { version: number }[] };
   assert.deepEqual(versions.map((v) => v.version), [1]);
   const { devices } = (await (await admin('/api/v1/devices')).json()) as { devices: DeviceView[] };

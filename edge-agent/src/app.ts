@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { createLogger, type DeviceEvent, errorMessage, type Logger, MODEL_TYPE_OF_ROLE, type ModelType, TrustStore } from '@edgeloop/shared';
+import { createLogger, type DeviceEvent, errorMessage, KeyRing, type Logger, MODEL_TYPE_OF_ROLE, type ModelType } from '@edgeloop/shared';
 import { apiPort, buildAgentApi, listenApi } from './api/http-api.js';
 import { makeFailpoint } from './config/failpoint.js';
 import type { AgentConfig } from './config/schema.js';
@@ -17,6 +17,7 @@ import { ServingSlot } from './model/serving-slot.js';
 import { SlotController } from './model/slot-controller.js';
 import { DeviceMqtt } from './mqtt/device-mqtt.js';
 import { hubMessageHandler } from './mqtt/hub-messages.js';
+import { KeySetFile } from './mqtt/key-set-file.js';
 import { Outbox } from './mqtt/outbox.js';
 import { OutboxSender } from './mqtt/outbox-sender.js';
 import { availableMemoryBytes, freeDiskBytes } from './telemetry/health.js';
@@ -46,7 +47,14 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const modelType: ModelType = MODEL_TYPE_OF_ROLE[config.role];
-  const trust = new TrustStore([...config.trust.keysPem, ...config.trust.keyFiles.map((f) => readFileSync(f, 'utf8'))]);
+  const pems = (text: string[], files: string[]) => [...text, ...files.map((f) => readFileSync(f, 'utf8'))];
+  const trust = new KeyRing({
+    rootKeysPem: pems(config.trust.rootKeysPem, config.trust.rootKeyFiles),
+    directKeysPem: pems(config.trust.keysPem, config.trust.keyFiles),
+  });
+  const keySets = new KeySetFile(trust, dataDir, log.child({ module: 'trust' }));
+  keySets.loadPersisted();
+  await keySets.fetchFromHub(config.hub.httpUrl, 3_000);
   const store = new ContentStore(dataDir);
   await store.init();
   const installed = new InstalledStateFile(dataDir, log);
@@ -126,6 +134,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       log: log.child({ module: 'updates' }),
       refused: (version, code, reason) => emit('refused', version, { code, reason }),
       reportState: () => publishState(),
+      applyKeySet: (set) => keySets.apply(set, 'mqtt'),
     }),
     onConnect: () => {
       publishState();

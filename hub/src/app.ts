@@ -32,7 +32,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const db = openDatabase(join(dataDir, 'hub.sqlite'));
-  const keys = await KeyStore.open(dataDir);
+  const keys = await KeyStore.open(dataDir, db);
   const artifacts = new ArtifactStore(dataDir, db);
   await artifacts.init();
   const registry = new ModelRegistry(db, artifacts, keys, config.signing.manifestTtlDays * 86_400_000);
@@ -59,6 +59,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   });
   services.broker = broker;
   fleet.attachBroker(broker);
+  await broker.publishFleet('keys', keys.keySet());
   await fleet.republishAll();
 
   const { token: adminToken, file: adminTokenFile } = await adminTokenOf(config, dataDir);

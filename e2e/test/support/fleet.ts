@@ -52,7 +52,7 @@ export class Fleet {
       dataDir: join(this.dir, 'agent'),
       hub: { mqttUrl: this.hub.mqttUrl, httpUrl: this.hub.httpUrl },
       mqtt: { password: this.password, reconnectMs: 200 },
-      trust: { keysPem: this.hub.services.keys.publicKeys().map((k) => k.publicKeyPem) },
+      trust: { rootKeysPem: [this.hub.services.keys.root.publicKeyPem] },
       api: { port: 0 },
       updates: { retryDelayMs: 50 },
       ...overrides,

@@ -78,7 +78,8 @@ export interface AgentProcessOptions {
   dataDir: string;
   mqttUrl: string;
   httpUrl: string;
-  trustPem: string[];
+  /** Root public keys the device image carries. */
+  rootPem: string[];
   password: string;
   env?: Record<string, string>;
 }
@@ -94,7 +95,7 @@ export async function startAgentProcess(o: AgentProcessOptions): Promise<Proc> {
       EDGELOOP_AGENT_HUB__HTTP_URL: o.httpUrl,
       EDGELOOP_AGENT_MQTT__PASSWORD: o.password,
       EDGELOOP_AGENT_MQTT__RECONNECT_MS: '200',
-      EDGELOOP_AGENT_TRUST__KEYS_PEM: JSON.stringify(o.trustPem),
+      EDGELOOP_AGENT_TRUST__ROOT_KEYS_PEM: JSON.stringify(o.rootPem),
       EDGELOOP_AGENT_API__PORT: '0',
       EDGELOOP_AGENT_UPDATES__RETRY_DELAY_MS: '100',
       ...o.env,

@@ -23,12 +23,15 @@ export const agentConfigSchema = z.object({
     .default({ password: '', keepaliveSeconds: 30, reconnectMs: 2000 }),
   trust: z
     .object({
-      /** PEM files holding the public keys whose signatures this device accepts. */
+      /** Root public keys (PEM files), baked into the device image: they certify the hub's signing keys. */
+      rootKeyFiles: z.array(z.string().min(1)).default([]),
+      /** Root public keys as PEM text (alternative to files). */
+      rootKeysPem: z.array(z.string().min(1)).default([]),
+      /** Signing keys trusted directly, without a root certificate (development only). */
       keyFiles: z.array(z.string().min(1)).default([]),
-      /** PEM text of trusted public keys (alternative to files). */
       keysPem: z.array(z.string().min(1)).default([]),
     })
-    .default({ keyFiles: [], keysPem: [] }),
+    .default({ rootKeyFiles: [], rootKeysPem: [], keyFiles: [], keysPem: [] }),
   api: z
     .object({
       host: z.string().default('127.0.0.1'),

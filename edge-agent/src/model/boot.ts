@@ -1,8 +1,26 @@
-import { errorMessage, type Logger, type ModelType, type SignedManifest, type TrustStore } from '@edgeloop/shared';
+import { errorMessage, type Logger, type Manifest, manifestSchema, type ModelType, type SignedManifest, SignatureError, type Verifier } from '@edgeloop/shared';
 import type { ContentStore } from './content-store.js';
 import type { InstalledStateFile } from './installed-state.js';
 import { loadModel } from './loaded-model.js';
 import type { ServingSlot } from './serving-slot.js';
+
+/**
+ * Installed manifests were fully verified when installed. At boot a signature by a key that has
+ * since been revoked or rotated out still boots (the files' hashes are checked again), so a device
+ * that was offline during a revocation keeps serving until the hub's re-signed state arrives; a
+ * signature that does not verify at all never boots.
+ */
+function verifyInstalled(trust: Verifier, signed: SignedManifest, log: Logger): Manifest {
+  try {
+    return trust.verify(signed);
+  } catch (err) {
+    if (err instanceof SignatureError && (err.reason === 'revoked-key' || err.reason === 'unknown-key')) {
+      log.warn({ version: signed.signed.version, keyId: signed.keyId, reason: err.reason }, 'installed manifest signed by a key no longer trusted; booting it until the hub re-signs');
+      return manifestSchema.parse(signed.signed);
+    }
+    throw err;
+  }
+}
 
 export interface BootResult {
   version: number | null;
@@ -19,14 +37,14 @@ export async function bootSlot(opts: {
   slot: ServingSlot;
   store: ContentStore;
   installed: InstalledStateFile;
-  trust: TrustStore;
+  trust: Verifier;
   log: Logger;
   intraOpThreads: number;
 }): Promise<BootResult> {
   const { log } = opts;
   const state = opts.installed.slot(opts.modelType);
   const tryLoad = async (signed: SignedManifest, why: string) => {
-    const manifest = opts.trust.verify(signed);
+    const manifest = verifyInstalled(opts.trust, signed, log);
     const model = await loadModel({ manifest, store: opts.store, log, intraOpThreads: opts.intraOpThreads });
     await opts.slot.activate(model, why);
     return manifest.version;

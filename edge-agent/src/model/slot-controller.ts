@@ -1,4 +1,4 @@
-import { errorMessage, type Logger, type Manifest, type ModelType, type SignedManifest, type TrustStore } from '@edgeloop/shared';
+import { errorMessage, type Logger, type Manifest, type ModelType, type SignedManifest, type Verifier } from '@edgeloop/shared';
 import type { ContentStore } from './content-store.js';
 import type { InstalledStateFile } from './installed-state.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -20,7 +20,7 @@ export interface SlotControllerDeps {
   slot: ServingSlot;
   store: ContentStore;
   installed: InstalledStateFile;
-  trust: TrustStore;
+  trust: Verifier;
   stats: StatsSource;
   memory: MemoryProbe;
   log: Logger;

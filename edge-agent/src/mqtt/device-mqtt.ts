@@ -1,6 +1,8 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import {
+  type DecodedFleetMessage,
   type DecodedMessage,
+  FLEET_TOPICS,
   decodeMessage,
   deviceTopic,
   encodeMessage,
@@ -17,7 +19,7 @@ export interface DeviceMqttOptions {
   keepaliveSeconds: number;
   reconnectMs: number;
   log: Logger;
-  onMessage: (msg: DecodedMessage) => void;
+  onMessage: (msg: DecodedMessage | DecodedFleetMessage) => void;
   /** Called on every (re)connect, after subscriptions are in place. */
   onConnect: () => void;
 }
@@ -47,7 +49,7 @@ export class DeviceMqtt {
     });
     this.client.on('connect', () => {
       o.log.info('mqtt connected');
-      this.client.subscribe([deviceTopic('desired', o.deviceId), deviceTopic('cmd', o.deviceId)], { qos: 1 }, (err) => {
+      this.client.subscribe([deviceTopic('desired', o.deviceId), deviceTopic('cmd', o.deviceId), FLEET_TOPICS.keys.topic], { qos: 1 }, (err) => {
         if (err) o.log.warn({ err: err.message }, 'mqtt subscribe failed');
         o.onConnect();
       });

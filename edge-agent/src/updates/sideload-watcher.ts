@@ -1,14 +1,14 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import { BUNDLE_SUFFIX, bundleSchema, errorMessage, type Logger, type ModelType, type TrustStore } from '@edgeloop/shared';
+import { BUNDLE_SUFFIX, bundleSchema, errorMessage, type Logger, type ModelType, type Verifier } from '@edgeloop/shared';
 import type { ContentStore } from '../model/content-store.js';
 import type { UpdateOutcome } from './update-runner.js';
 
 export interface SideloadDeps {
   dir: string;
   modelType: ModelType;
-  trust: TrustStore;
+  trust: Verifier;
   store: ContentStore;
   maxBundleBytes: number;
   log: Logger;

@@ -8,7 +8,7 @@ import {
   type ModelType,
   type SignedManifest,
   SignatureError,
-  type TrustStore,
+  type Verifier,
 } from '@edgeloop/shared';
 import type { ContentStore } from '../model/content-store.js';
 import type { InstalledStateFile } from '../model/installed-state.js';
@@ -34,7 +34,7 @@ export interface UpdateRunnerDeps {
   controller: SlotController;
   store: ContentStore;
   installed: InstalledStateFile;
-  trust: TrustStore;
+  trust: Verifier;
   disk: DiskProbe;
   hubHttpUrl: string;
   log: Logger;
@@ -136,6 +136,7 @@ export class UpdateRunner {
         const step = steps[0];
         if (!step) {
           this.refusal = null;
+          await this.reanchor(signed);
           return { ok: true, version: manifest.version };
         }
         try {
@@ -190,6 +191,15 @@ export class UpdateRunner {
     } finally {
       if (this.progressState?.lifecycle === lifecycle && lifecycle.state !== 'failed') this.progressState = null;
       this.d.reporter.stateChanged();
+    }
+  }
+
+  /** The hub re-signed the running version (key rotation or revocation): keep the new signature. */
+  private async reanchor(signed: SignedManifest): Promise<void> {
+    const slot = this.d.installed.slot(this.d.modelType);
+    if (slot.active?.signed.version === signed.signed.version && slot.active.signature !== signed.signature) {
+      await this.d.installed.updateSlot(this.d.modelType, (s) => ({ ...s, active: signed }));
+      this.d.log.info({ version: signed.signed.version, keyId: signed.keyId }, 'running version re-signed by the hub');
     }
   }
 

@@ -7,6 +7,7 @@ import { adminPage } from '../web/admin-page.js';
 import { requireAdmin } from './admin-auth.js';
 import { errorMiddleware } from './errors.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { adminKeyRoutes, publicKeyRoutes } from './routes/key-routes.js';
 import { publicRoutes } from './routes/public-routes.js';
 
 export function buildHttpApp(s: HubServices, adminToken: string): express.Express {
@@ -19,8 +20,8 @@ export function buildHttpApp(s: HubServices, adminToken: string): express.Expres
   app.get('/', (_req, res) => {
     res.type('html').send(adminPage());
   });
-  app.use('/api/v1', publicRoutes(s));
-  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s));
+  app.use('/api/v1', publicRoutes(s), publicKeyRoutes(s));
+  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s));
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(s.log.child({ module: 'http' })));
   return app;

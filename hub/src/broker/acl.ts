@@ -1,4 +1,4 @@
-import { parseTopic, TOPIC_PREFIX, TOPICS } from '@edgeloop/shared';
+import { FLEET_TOPICS, parseTopic, TOPIC_PREFIX, TOPICS } from '@edgeloop/shared';
 
 export type AclVerdict = { ok: true } | { ok: false; reason: string };
 
@@ -16,6 +16,7 @@ export class DeviceAcl {
   }
 
   canSubscribe(clientId: string, filter: string): AclVerdict {
+    if (Object.values(FLEET_TOPICS).some((t) => t.topic === filter)) return { ok: true };
     const own = `${TOPIC_PREFIX}/devices/${clientId}/`;
     if (!filter.startsWith(own)) return { ok: false, reason: `device ${clientId} may only subscribe inside ${own}` };
     return { ok: true };

@@ -6,6 +6,8 @@ import {
   type DecodedMessage,
   deviceTopic,
   encodeMessage,
+  FLEET_TOPICS,
+  type FleetTopicName,
   type Logger,
   TOPIC_PREFIX,
   TOPICS,
@@ -72,6 +74,7 @@ export class HubBroker {
           log.warn({ clientId: client.id, topic: packet.topic, error: decoded.error }, 'invalid mqtt payload dropped');
           return done(null);
         }
+        if (decoded.deviceId === null) return done(new Error('devices may not publish fleet topics'));
         intake.push(decoded, done);
       },
       authorizeSubscribe: (client, sub, done) => {
@@ -111,6 +114,21 @@ export class HubBroker {
         (err) => (err ? reject(err) : resolve()),
       );
     });
+  }
+
+  /** Publishes a fleet-wide topic (retained as the topic map says). */
+  async publishFleet(name: FleetTopicName, payload: unknown): Promise<void> {
+    const spec = FLEET_TOPICS[name];
+    const bytes = Buffer.from(JSON.stringify(spec.schema.parse(payload)), 'utf8');
+    await new Promise<void>((resolve, reject) => {
+      this.aedes.publish({ cmd: 'publish', topic: spec.topic, payload: bytes, qos: 1, retain: spec.retain, dup: false }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Disconnects a device's client (after its credentials were revoked). */
+  disconnect(deviceId: string): void {
+    const client = (this.aedes as unknown as { clients: Record<string, { close(): void } | undefined> }).clients[deviceId];
+    client?.close();
   }
 
   /** Clears a retained message (e.g. a removed device's desired state). */

@@ -121,6 +121,21 @@ export class FleetService {
     return desired;
   }
 
+  /**
+   * Rebuilds every device's desired state with the registry's current signed manifests (after a
+   * key revocation re-signed them) and publishes it under a new revision.
+   */
+  async refreshManifests(current: (modelType: ModelType, version: number) => SignedManifest): Promise<number> {
+    const rows = this.opts.db.prepare('SELECT id, desired_json FROM devices WHERE desired_json IS NOT NULL AND revoked = 0').all() as { id: string; desired_json: string }[];
+    for (const r of rows) {
+      const desired = JSON.parse(r.desired_json) as DesiredState;
+      for (const [type, m] of Object.entries(desired.models)) {
+        if (m) await this.setDesiredModel(r.id, type as ModelType, current(type as ModelType, m.manifest.signed.version), m.rollback);
+      }
+    }
+    return rows.length;
+  }
+
   /** Re-publishes every stored desired state (the broker keeps retained messages in memory only). */
   async republishAll(): Promise<void> {
     const rows = this.opts.db.prepare('SELECT desired_json FROM devices WHERE desired_json IS NOT NULL AND revoked = 0').all() as { desired_json: string }[];

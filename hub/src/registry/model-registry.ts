@@ -94,6 +94,20 @@ export class ModelRegistry {
     })();
   }
 
+  /** Re-signs, with the current key, every manifest signed by one of `keyIds` (after a revocation). Returns how many. */
+  resignManifests(keyIds: readonly string[]): number {
+    const rows = this.db.prepare(`SELECT * FROM model_versions WHERE key_id IN (${keyIds.map(() => '?').join(',') || "''"})`).all(...keyIds) as Row[];
+    const update = this.db.prepare('UPDATE model_versions SET manifest_json = ?, key_id = ?, signature = ? WHERE model_type = ? AND version = ?');
+    this.db.transaction(() => {
+      for (const row of rows) {
+        const manifest: Manifest = { ...manifestSchema.parse(JSON.parse(row.manifest_json)), keyId: this.keys.signing.keyId };
+        const signed = signEnvelope(manifest, this.keys.signing);
+        update.run(canonicalize(manifest), signed.keyId, signed.signature, row.model_type, row.version);
+      }
+    })();
+    return rows.length;
+  }
+
   latestVersionNumber(modelType: ModelType): number {
     const row = this.db.prepare('SELECT MAX(version) AS v FROM model_versions WHERE model_type = ?').get(modelType) as { v: number | null };
     return row.v ?? 0;

@@ -8,6 +8,7 @@ import {
   signedDesiredStateSchema,
   telemetrySchema,
 } from './device.js';
+import { signedKeySetSchema } from './keys.js';
 
 export const TOPIC_PREFIX = 'edgeloop/v1';
 
@@ -24,6 +25,12 @@ export const TOPICS = {
 } as const satisfies Record<string, { suffix: string; schema: z.ZodType; from: 'hub' | 'device'; retain: boolean }>;
 
 export type TopicName = keyof typeof TOPICS;
+
+/** Topics for the whole fleet rather than one device: the hub publishes, every device may read. */
+export const FLEET_TOPICS = {
+  keys: { topic: `${TOPIC_PREFIX}/fleet/keys`, schema: signedKeySetSchema, retain: true },
+} as const;
+export type FleetTopicName = keyof typeof FLEET_TOPICS;
 export type TopicPayload<N extends TopicName> = z.infer<(typeof TOPICS)[N]['schema']>;
 export type TopicInput<N extends TopicName> = z.input<(typeof TOPICS)[N]['schema']>;
 
@@ -56,7 +63,9 @@ export type DecodedMessage = {
   [N in TopicName]: { ok: true; name: N; deviceId: string; payload: TopicPayload<N> };
 }[TopicName];
 
-export type DecodeResult = DecodedMessage | { ok: false; topic: string; error: string };
+export type DecodedFleetMessage = { ok: true; name: 'keys'; deviceId: null; payload: z.infer<typeof signedKeySetSchema> };
+
+export type DecodeResult = DecodedMessage | DecodedFleetMessage | { ok: false; topic: string; error: string };
 
 /**
  * Validates a received message against its topic's schema. Never throws: a bad message comes back
@@ -64,13 +73,20 @@ export type DecodeResult = DecodedMessage | { ok: false; topic: string; error: s
  */
 export function decodeMessage(topic: string, payload: Buffer | Uint8Array | string): DecodeResult {
   const parsed = parseTopic(topic);
-  if (!parsed) return { ok: false, topic, error: 'unknown topic' };
+  const fleet = topic === FLEET_TOPICS.keys.topic;
+  if (!parsed && !fleet) return { ok: false, topic, error: 'unknown topic' };
   let json: unknown;
   try {
     json = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
   } catch (err) {
     return { ok: false, topic, error: `payload is not JSON: ${errorMessage(err)}` };
   }
+  if (fleet) {
+    const r = FLEET_TOPICS.keys.schema.safeParse(json);
+    if (!r.success) return { ok: false, topic, error: `payload does not match keys schema: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
+    return { ok: true, name: 'keys', deviceId: null, payload: r.data };
+  }
+  if (!parsed) return { ok: false, topic, error: 'unknown topic' };
   const result = TOPICS[parsed.name].schema.safeParse(json);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

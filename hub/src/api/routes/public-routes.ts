@@ -9,9 +9,6 @@ const versionParams = z.object({ type: modelTypeSchema, version: z.coerce.number
 /** Endpoints devices and outside verifiers use: keys, signed manifests, artifacts. */
 export function publicRoutes(s: HubServices): Router {
   const r = Router();
-  r.get('/keys', (_req, res) => {
-    res.json({ keys: s.keys.publicKeys() });
-  });
   r.get('/models/:type/versions/:version/manifest', (req, res) => {
     const p = parseInput(versionParams, req.params, 'path');
     const rec = s.registry.get(p.type, p.version);
