@@ -16,6 +16,7 @@ import { InstalledStateFile } from './model/installed-state.js';
 import { ServingSlot } from './model/serving-slot.js';
 import { SlotController } from './model/slot-controller.js';
 import { DeviceMqtt } from './mqtt/device-mqtt.js';
+import { resolveCredentials } from './mqtt/credentials.js';
 import { hubMessageHandler } from './mqtt/hub-messages.js';
 import { KeySetFile } from './mqtt/key-set-file.js';
 import { Outbox } from './mqtt/outbox.js';
@@ -118,10 +119,19 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   log.info(boot, 'boot finished');
   if (boot.fellBack) emit('boot', boot.version, { fellBack: true, reason: boot.reason });
 
+  const password = await resolveCredentials({
+    deviceId: config.deviceId,
+    configured: config.mqtt.password,
+    enrolmentToken: config.enrolment.token,
+    hubHttpUrl: config.hub.httpUrl,
+    dataDir,
+    log,
+  });
   mqttClient = new DeviceMqtt({
     url: config.hub.mqttUrl,
+    ca: config.hub.caFile ? readFileSync(config.hub.caFile) : undefined,
     deviceId: config.deviceId,
-    password: config.mqtt.password,
+    password,
     keepaliveSeconds: config.mqtt.keepaliveSeconds,
     reconnectMs: config.mqtt.reconnectMs,
     log: log.child({ module: 'mqtt' }),

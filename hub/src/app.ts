@@ -7,7 +7,9 @@ import { buildHttpApp, listen, portOf } from './api/http-server.js';
 import { HubBroker } from './broker/broker.js';
 import type { HubConfig } from './config/schema.js';
 import { newSecret } from './fleet/credentials.js';
+import { EnrolmentService } from './fleet/enrolment-service.js';
 import { FleetService } from './fleet/fleet-service.js';
+import { IntakeService } from './intake/intake-service.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import { KeyStore } from './registry/key-store.js';
 import { ModelRegistry } from './registry/model-registry.js';
@@ -35,16 +37,31 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   const keys = await KeyStore.open(dataDir, db);
   const artifacts = new ArtifactStore(dataDir, db);
   await artifacts.init();
-  const registry = new ModelRegistry(db, artifacts, keys, config.signing.manifestTtlDays * 86_400_000);
-  const fleet = new FleetService({ db, keys, log: log.child({ module: 'fleet' }), desiredTtlMs: config.signing.desiredTtlHours * 3_600_000 });
+  const fleet = new FleetService({
+    db,
+    keys,
+    log: log.child({ module: 'fleet' }),
+    desiredTtlMs: config.signing.desiredTtlHours * 3_600_000,
+    healthHistory: config.fleet.healthHistoryPerDevice,
+  });
+  const registry = new ModelRegistry(db, artifacts, keys, config.signing.manifestTtlDays * 86_400_000, {
+    keepVersions: config.registry.keepVersions,
+    inUse: (type) => fleet.versionsInUse(type),
+  });
+  const enrolment = new EnrolmentService(db, fleet, log.child({ module: 'enrolment' }));
+  const intake = new IntakeService({ db, artifacts, log: log.child({ module: 'intake' }), faceSampleRetentionDays: config.intake.faceSampleRetentionDays });
+  const pruneTimer = setInterval(() => intake.pruneFaceSamples(), 3_600_000);
+  pruneTimer.unref();
   const rollout = new RolloutService(fleet, registry, log.child({ module: 'rollout' }));
   const training = new TrainingService(registry, log.child({ module: 'training' }));
-  const services: HubServices = { log, db, keys, artifacts, registry, fleet, rollout, training, broker: null };
+  const services: HubServices = { log, db, keys, artifacts, registry, fleet, enrolment, intake, rollout, training, broker: null };
 
   if (config.training.bootstrapOnStart) await training.bootstrapMissing();
 
   const brokerLog = log.child({ module: 'broker' });
+  const tls = config.tls.certFile && config.tls.keyFile ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : null;
   const broker = await HubBroker.start({
+    tls,
     host: config.mqtt.host,
     port: config.mqtt.port,
     log: brokerLog,
@@ -63,10 +80,11 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   await fleet.republishAll();
 
   const { token: adminToken, file: adminTokenFile } = await adminTokenOf(config, dataDir);
-  const server: Server = await listen(buildHttpApp(services, adminToken), config.http.host, config.http.port);
+  const urls = { mqttUrl: `${tls ? 'mqtts' : 'mqtt'}://${config.mqtt.host}:${broker.port}`, httpUrl: '' };
+  const server: Server = await listen(buildHttpApp(services, adminToken, urls), config.http.host, config.http.port, tls);
   const httpPort = portOf(server);
-  const httpUrl = config.http.publicUrl || `http://${config.http.host}:${httpPort}`;
-  const mqttUrl = `mqtt://${config.mqtt.host}:${broker.port}`;
+  urls.httpUrl = config.http.publicUrl || `${tls ? 'https' : 'http'}://${config.http.host}:${httpPort}`;
+  const { httpUrl, mqttUrl } = urls;
   log.info({ httpUrl, mqttUrl, dataDir }, 'hub ready');
 
   let stopped = false;
@@ -81,6 +99,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
     async stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(pruneTimer);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await broker.close();

@@ -1,6 +1,8 @@
 import type { Logger } from '@edgeloop/shared';
 import type { HubBroker } from './broker/broker.js';
+import type { EnrolmentService } from './fleet/enrolment-service.js';
 import type { FleetService } from './fleet/fleet-service.js';
+import type { IntakeService } from './intake/intake-service.js';
 import type { ArtifactStore } from './registry/artifact-store.js';
 import type { KeyStore } from './registry/key-store.js';
 import type { ModelRegistry } from './registry/model-registry.js';
@@ -16,6 +18,8 @@ export interface HubServices {
   artifacts: ArtifactStore;
   registry: ModelRegistry;
   fleet: FleetService;
+  intake: IntakeService;
+  enrolment: EnrolmentService;
   rollout: RolloutService;
   training: TrainingService;
   broker: HubBroker | null;

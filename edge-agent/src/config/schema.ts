@@ -12,7 +12,11 @@ export const agentConfigSchema = z.object({
   hub: z.object({
     mqttUrl: z.string().regex(/^mqtts?:\/\//, 'must be an mqtt:// or mqtts:// URL'),
     httpUrl: z.url(),
+    /** CA certificate (PEM file) for a hub with its own TLS certificate (MQTT). For HTTPS set NODE_EXTRA_CA_CERTS to the same file. */
+    caFile: z.string().default(''),
   }),
+  /** One-time token from the hub, used once to obtain this device's credentials when none are stored. */
+  enrolment: z.object({ token: z.string().default('') }).default({ token: '' }),
   mqtt: z
     .object({
       /** This device's secret, issued by the hub at enrolment. */

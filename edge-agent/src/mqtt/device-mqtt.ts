@@ -14,6 +14,8 @@ import {
 
 export interface DeviceMqttOptions {
   url: string;
+  /** CA certificate for mqtts:// to a hub with its own certificate. */
+  ca?: Buffer;
   deviceId: string;
   password: string;
   keepaliveSeconds: number;
@@ -35,6 +37,7 @@ export class DeviceMqtt {
     this.client = mqtt.connect(o.url, {
       clientId: o.deviceId,
       username: o.deviceId,
+      ...(o.ca ? { ca: o.ca } : {}),
       password: o.password,
       clean: false,
       keepalive: o.keepaliveSeconds,

@@ -1,18 +1,27 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { NotFoundError } from '@edgeloop/shared';
 import type { HubServices } from '../services.js';
 import { adminPage } from '../web/admin-page.js';
+import { metricsHandler } from '../metrics/hub-metrics.js';
 import { requireAdmin } from './admin-auth.js';
+import { requireDevice } from './device-auth.js';
+import { adminIntakeRoutes, deviceIntakeRoutes } from './routes/intake-routes.js';
 import { errorMiddleware } from './errors.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { enrolmentRoutes, fleetAdminRoutes } from './routes/fleet-admin-routes.js';
 import { adminKeyRoutes, publicKeyRoutes } from './routes/key-routes.js';
 import { publicRoutes } from './routes/public-routes.js';
 
-export function buildHttpApp(s: HubServices, adminToken: string): express.Express {
+export function buildHttpApp(s: HubServices, adminToken: string, urls: { mqttUrl: string; httpUrl: string }): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Before the 1 MB JSON parser and the admin mount: these routers parse their own (photo) bodies.
+  app.use('/api/v1/device', requireDevice(s.fleet), deviceIntakeRoutes(s.intake, s.fleet));
+  app.use('/api/v1/intake', requireAdmin(adminToken), adminIntakeRoutes(s.intake));
+  app.get('/metrics', metricsHandler(s.db, () => s.broker?.connectedClients ?? 0));
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, mqttClients: s.broker?.connectedClients ?? 0 });
@@ -20,15 +29,15 @@ export function buildHttpApp(s: HubServices, adminToken: string): express.Expres
   app.get('/', (_req, res) => {
     res.type('html').send(adminPage());
   });
-  app.use('/api/v1', publicRoutes(s), publicKeyRoutes(s));
-  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s));
+  app.use('/api/v1', publicRoutes(s), publicKeyRoutes(s), enrolmentRoutes(s, urls));
+  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s), fleetAdminRoutes(s));
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(s.log.child({ module: 'http' })));
   return app;
 }
 
-export async function listen(app: express.Express, host: string, port: number): Promise<Server> {
-  const server = createServer(app);
+export async function listen(app: express.Express, host: string, port: number, tls: { cert: Buffer; key: Buffer } | null = null): Promise<Server> {
+  const server = tls ? createHttpsServer(tls, app) : createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

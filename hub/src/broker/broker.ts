@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import {
@@ -23,6 +24,8 @@ export interface DeviceAuthenticator {
 }
 
 export interface BrokerOptions {
+  /** Certificate and key: MQTT over TLS. */
+  tls?: { cert: Buffer; key: Buffer } | null;
   host: string;
   port: number;
   log: Logger;
@@ -87,7 +90,7 @@ export class HubBroker {
       },
     });
     aedes.on('clientError', (client: Client, err: Error) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
-    const server = createServer(aedes.handle);
+    const server = opts.tls ? createTlsServer(opts.tls, aedes.handle) : createServer(aedes.handle);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => resolve());

@@ -29,6 +29,21 @@ export const hubConfigSchema = z.object({
       desiredTtlHours: z.number().positive().default(24 * 7),
     })
     .default({ manifestTtlDays: 365, desiredTtlHours: 24 * 7 }),
+  tls: z
+    .object({
+      /** PEM certificate and key: when both are set, the broker speaks MQTT over TLS and the API HTTPS. */
+      certFile: z.string().default(''),
+      keyFile: z.string().default(''),
+    })
+    .default({ certFile: '', keyFile: '' }),
+  fleet: z
+    .object({
+      healthHistoryPerDevice: z.number().int().positive().default(1000),
+      enrolmentTokenTtlHours: z.number().positive().default(24),
+    })
+    .default({ healthHistoryPerDevice: 1000, enrolmentTokenTtlHours: 24 }),
+  intake: z.object({ faceSampleRetentionDays: z.number().positive().default(30) }).default({ faceSampleRetentionDays: 30 }),
+  registry: z.object({ keepVersions: z.number().int().min(1).default(10) }).default({ keepVersions: 10 }),
   training: z
     .object({
       /** Build a first model of each type from nothing when the registry has none (the walking skeleton). */

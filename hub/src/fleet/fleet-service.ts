@@ -47,6 +47,8 @@ export interface FleetOptions {
   keys: KeyStore;
   log: Logger;
   desiredTtlMs: number;
+  /** Health reports kept per device. */
+  healthHistory?: number;
   now?: () => Date;
 }
 
@@ -79,6 +81,36 @@ export class FleetService {
       .run({ id: input.id, role: input.role, branch: input.branch, hash: hashSecret(password), now: this.now().toISOString() });
     this.opts.log.info({ deviceId: input.id, role: input.role }, 'device credentials issued');
     return { deviceId: input.id, password };
+  }
+
+  exists(deviceId: string): boolean {
+    return this.row(deviceId) !== undefined;
+  }
+
+  /** Revokes a device: its credentials stop working and its retained desired state is cleared. */
+  async revoke(deviceId: string): Promise<void> {
+    if (!this.row(deviceId)) throw new NotFoundError(`no device ${deviceId}`);
+    this.opts.db.prepare("UPDATE devices SET revoked = 1, credential_hash = NULL, status = 'revoked' WHERE id = ?").run(deviceId);
+    this.broker?.disconnect(deviceId);
+    await this.broker?.clearRetained('desired', deviceId);
+    this.opts.log.warn({ deviceId }, 'device revoked');
+  }
+
+  /** Versions of a model type that some device is told to run (never pruned). */
+  versionsInUse(modelType: ModelType): Set<number> {
+    const rows = this.opts.db.prepare('SELECT desired_json FROM devices WHERE desired_json IS NOT NULL').all() as { desired_json: string }[];
+    const out = new Set<number>();
+    for (const r of rows) {
+      const v = (JSON.parse(r.desired_json) as DesiredState).models[modelType]?.manifest.signed.version;
+      if (v !== undefined) out.add(v);
+    }
+    return out;
+  }
+
+  /** Health history, newest first. */
+  health(deviceId: string, limit: number): Telemetry[] {
+    const rows = this.opts.db.prepare('SELECT telemetry_json FROM device_health WHERE device_id = ? ORDER BY id DESC LIMIT ?').all(deviceId, limit) as { telemetry_json: string }[];
+    return rows.map((r) => JSON.parse(r.telemetry_json) as Telemetry);
   }
 
   authenticate(deviceId: string, password: string): boolean {
@@ -150,10 +182,10 @@ export class FleetService {
   onState(deviceId: string, state: DeviceState): void {
     const at = this.now().toISOString();
     if (state.status === 'offline') {
-      this.opts.db.prepare("UPDATE devices SET status = 'offline', last_seen = ? WHERE id = ?").run(at, deviceId);
+      this.opts.db.prepare("UPDATE devices SET status = 'offline', last_seen = ? WHERE id = ? AND revoked = 0").run(at, deviceId);
     } else {
       this.opts.db
-        .prepare("UPDATE devices SET status = 'online', last_seen = ?, reported_json = ? WHERE id = ?")
+        .prepare("UPDATE devices SET status = 'online', last_seen = ?, reported_json = ? WHERE id = ? AND revoked = 0")
         .run(at, JSON.stringify(state), deviceId);
     }
     this.opts.log.info({ deviceId, status: state.status, models: state.status === 'online' ? state.models : undefined }, 'device state');
@@ -161,7 +193,13 @@ export class FleetService {
 
   onTelemetry(deviceId: string, t: Telemetry): void {
     this.telemetry.set(deviceId, t);
-    this.opts.db.prepare('UPDATE devices SET last_seen = ? WHERE id = ?').run(this.now().toISOString(), deviceId);
+    const db = this.opts.db;
+    db.prepare('UPDATE devices SET last_seen = ? WHERE id = ?').run(this.now().toISOString(), deviceId);
+    db.prepare('INSERT INTO device_health (device_id, at, telemetry_json) VALUES (?, ?, ?)').run(deviceId, t.at, JSON.stringify(t));
+    // Bounded retention: the newest `healthHistory` rows per device.
+    db.prepare(
+      'DELETE FROM device_health WHERE device_id = ? AND id <= (SELECT id FROM device_health WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
+    ).run(deviceId, deviceId, this.opts.healthHistory ?? 1000);
   }
 
   /** Stores a device event once: redelivery of the same id is ignored. Returns true when new. */

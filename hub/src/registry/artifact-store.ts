@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IntegrityError, sha256Hex, writeFileAtomic } from '@edgeloop/shared';
 import type { Db } from '../store/db.js';
@@ -23,14 +23,27 @@ export class ArtifactStore {
     return join(this.dir, sha256);
   }
 
-  async put(bytes: Uint8Array): Promise<{ sha256: string; size: number }> {
+  /** Stores bytes by content. `kind` 'model' files are served to devices; 'photo' files never leave the hub. */
+  async put(bytes: Uint8Array, kind: 'model' | 'photo' = 'model'): Promise<{ sha256: string; size: number }> {
     const sha256 = sha256Hex(bytes);
     const path = this.pathOf(sha256);
     if (!existsSync(path)) await writeFileAtomic(path, bytes);
     this.db
-      .prepare('INSERT OR IGNORE INTO artifacts (sha256, size, created_at) VALUES (?, ?, ?)')
-      .run(sha256, bytes.length, new Date().toISOString());
+      .prepare('INSERT OR IGNORE INTO artifacts (sha256, size, created_at, kind) VALUES (?, ?, ?, ?)')
+      .run(sha256, bytes.length, new Date().toISOString(), kind);
     return { sha256, size: bytes.length };
+  }
+
+  /** True for model files devices may download. */
+  isServable(sha256: string): boolean {
+    const row = this.db.prepare('SELECT kind FROM artifacts WHERE sha256 = ?').get(sha256) as { kind: string } | undefined;
+    return row?.kind === 'model';
+  }
+
+  /** Deletes a stored file (its last user is gone). */
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+    this.db.prepare('DELETE FROM artifacts WHERE sha256 = ?').run(sha256);
   }
 
   async has(sha256: string): Promise<boolean> {

@@ -56,6 +56,7 @@ export class ModelRegistry {
     private readonly artifacts: ArtifactStore,
     private readonly keys: KeyStore,
     private readonly manifestTtlMs: number,
+    private readonly retention: { keepVersions: number; inUse: (modelType: ModelType) => ReadonlySet<number> } = { keepVersions: 10, inUse: () => new Set() },
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -66,7 +67,7 @@ export class ModelRegistry {
       files.push({ name: f.name, role: f.role, sha256, size });
     }
     const created = this.now();
-    return this.db.transaction(() => {
+    const record = this.db.transaction(() => {
       const version = this.latestVersionNumber(input.modelType) + 1;
       const manifest: Manifest = manifestSchema.parse({
         schema: 'edgeloop.manifest/v1',
@@ -92,6 +93,8 @@ export class ModelRegistry {
         .run(input.modelType, version, input.label, input.status, canonicalize(manifest), signed.keyId, signed.signature, input.parentVersion, manifest.createdAt);
       return { modelType: input.modelType, version, label: input.label, status: input.status, createdAt: manifest.createdAt, signed };
     })();
+    await this.prune(input.modelType, this.retention.keepVersions, this.retention.inUse(input.modelType));
+    return record;
   }
 
   /** Re-signs, with the current key, every manifest signed by one of `keyIds` (after a revocation). Returns how many. */
@@ -106,6 +109,31 @@ export class ModelRegistry {
       }
     })();
     return rows.length;
+  }
+
+  setPinned(modelType: ModelType, version: number, pinned: boolean): void {
+    this.get(modelType, version);
+    this.db.prepare('UPDATE model_versions SET pinned = ? WHERE model_type = ? AND version = ?').run(pinned ? 1 : 0, modelType, version);
+  }
+
+  /**
+   * Keeps the newest `keep` versions of a type, plus pinned ones, the active and canary ones and any
+   * a device is told to run; deletes the rest and the model files no remaining version uses.
+   * Returns the versions pruned.
+   */
+  async prune(modelType: ModelType, keep: number, inUse: ReadonlySet<number>): Promise<number[]> {
+    const rows = this.db.prepare('SELECT * FROM model_versions WHERE model_type = ? ORDER BY version DESC').all(modelType) as (Row & { pinned: number })[];
+    const doomed = rows.slice(keep).filter((r) => r.pinned === 0 && r.status !== 'active' && r.status !== 'canary' && !inUse.has(r.version));
+    if (doomed.length === 0) return [];
+    const files = (r: Row) => manifestSchema.parse(JSON.parse(r.manifest_json)).files.map((f) => f.sha256);
+    this.db.transaction(() => {
+      for (const r of doomed) this.db.prepare('DELETE FROM model_versions WHERE model_type = ? AND version = ?').run(r.model_type, r.version);
+    })();
+    const stillUsed = new Set(
+      (this.db.prepare('SELECT manifest_json FROM model_versions').all() as Row[]).flatMap((r) => files(r)),
+    );
+    for (const sha of new Set(doomed.flatMap(files))) if (!stillUsed.has(sha)) await this.artifacts.remove(sha);
+    return doomed.map((r) => r.version);
   }
 
   latestVersionNumber(modelType: ModelType): number {

@@ -131,4 +131,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX laundry_tasks_confirmed ON laundry_tasks (confirmed_at);
   `,
+  `
+  ALTER TABLE artifacts ADD COLUMN kind TEXT NOT NULL DEFAULT 'model';
+  `,
 ];

@@ -16,7 +16,7 @@ export function publicRoutes(s: HubServices): Router {
   });
   r.get('/artifacts/:sha256', async (req, res, next) => {
     const sha = parseInput(sha256Schema, req.params.sha256, 'artifact id');
-    if (!(await s.artifacts.has(sha))) return next(new NotFoundError(`no artifact ${sha}`));
+    if (!s.artifacts.isServable(sha) || !(await s.artifacts.has(sha))) return next(new NotFoundError(`no artifact ${sha}`));
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
     res.sendFile(s.artifacts.pathOf(sha), { acceptRanges: true, dotfiles: 'deny' }, (err) => {
       if (err && !res.headersSent) next(err);
