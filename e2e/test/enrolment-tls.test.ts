@@ -68,8 +68,14 @@ test('over TLS, a device enrols with a one-time token, converges, and is locked 
     await waitFor(() => hub.services.fleet.get('tls-tablet-1').status === 'revoked', 'revoked');
     const err = await new Promise<string>((resolve) => {
       const c = mqtt.connect(hub.mqttUrl, { clientId: 'tls-tablet-1', username: 'tls-tablet-1', password: stored.password, ca: readFileSync(cert), reconnectPeriod: 0 });
-      c.once('connect', () => (c.end(true), resolve('connected')));
-      c.once('error', (e) => (c.end(true), resolve(e.message)));
+      c.once('connect', () => {
+        c.end(true);
+        resolve('connected');
+      });
+      c.once('error', (e) => {
+        c.end(true);
+        resolve(e.message);
+      });
     });
     assert.match(err, /Bad username or password|Not authorized/i);
   } finally {
