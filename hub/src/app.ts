@@ -13,6 +13,8 @@ import { IntakeService } from './intake/intake-service.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import { KeyStore } from './registry/key-store.js';
 import { ModelRegistry } from './registry/model-registry.js';
+import { HubEvents } from './events/hub-events.js';
+import { RolloutManager } from './rollout/rollout-manager.js';
 import { RolloutService } from './rollout/rollout-service.js';
 import type { HubServices } from './services.js';
 import { openDatabase } from './store/db.js';
@@ -54,7 +56,10 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   pruneTimer.unref();
   const rollout = new RolloutService(fleet, registry, log.child({ module: 'rollout' }));
   const training = new TrainingService(registry, log.child({ module: 'training' }));
-  const services: HubServices = { log, db, keys, artifacts, registry, fleet, enrolment, intake, rollout, training, broker: null };
+  const events = new HubEvents(db, log.child({ module: 'events' }));
+  const { canaryFraction, checkIntervalMs, ...defaults } = config.rollout;
+  const rollouts = new RolloutManager({ db, fleet, registry, rollout, events, log: log.child({ module: 'rollouts' }), defaults, canaryFraction, checkIntervalMs });
+  const services: HubServices = { log, db, keys, artifacts, registry, fleet, enrolment, intake, rollout, rollouts, events, training, broker: null };
 
   if (config.training.bootstrapOnStart) await training.bootstrapMissing();
 
@@ -76,6 +81,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   });
   services.broker = broker;
   fleet.attachBroker(broker);
+  events.attachBroker(broker);
+  rollouts.start();
   await broker.publishFleet('keys', keys.keySet());
   await fleet.republishAll();
 
@@ -100,6 +107,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
+      rollouts.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await broker.close();

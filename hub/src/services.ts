@@ -6,6 +6,8 @@ import type { IntakeService } from './intake/intake-service.js';
 import type { ArtifactStore } from './registry/artifact-store.js';
 import type { KeyStore } from './registry/key-store.js';
 import type { ModelRegistry } from './registry/model-registry.js';
+import type { HubEvents } from './events/hub-events.js';
+import type { RolloutManager } from './rollout/rollout-manager.js';
 import type { RolloutService } from './rollout/rollout-service.js';
 import type { Db } from './store/db.js';
 import type { TrainingService } from './training/training-service.js';
@@ -21,6 +23,8 @@ export interface HubServices {
   intake: IntakeService;
   enrolment: EnrolmentService;
   rollout: RolloutService;
+  rollouts: RolloutManager;
+  events: HubEvents;
   training: TrainingService;
   broker: HubBroker | null;
 }

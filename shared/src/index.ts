@@ -7,6 +7,7 @@ export * from './contracts/device.js';
 export * from './contracts/topics.js';
 export * from './contracts/bundle.js';
 export * from './contracts/keys.js';
+export * from './contracts/hub-events.js';
 export * from './config/load-config.js';
 export * from './log/logger.js';
 export * from './fs/atomic-write.js';

@@ -12,6 +12,7 @@ import { adminIntakeRoutes, deviceIntakeRoutes } from './routes/intake-routes.js
 import { errorMiddleware } from './errors.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { enrolmentRoutes, fleetAdminRoutes } from './routes/fleet-admin-routes.js';
+import { rolloutRoutes } from './routes/rollout-routes.js';
 import { adminKeyRoutes, publicKeyRoutes } from './routes/key-routes.js';
 import { publicRoutes } from './routes/public-routes.js';
 
@@ -30,7 +31,7 @@ export function buildHttpApp(s: HubServices, adminToken: string, urls: { mqttUrl
     res.type('html').send(adminPage());
   });
   app.use('/api/v1', publicRoutes(s), publicKeyRoutes(s), enrolmentRoutes(s, urls));
-  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s), fleetAdminRoutes(s));
+  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s), fleetAdminRoutes(s), rolloutRoutes(s));
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(s.log.child({ module: 'http' })));
   return app;

@@ -16,7 +16,7 @@ export class DeviceAcl {
   }
 
   canSubscribe(clientId: string, filter: string): AclVerdict {
-    if (Object.values(FLEET_TOPICS).some((t) => t.topic === filter)) return { ok: true };
+    if (filter === FLEET_TOPICS.keys.topic) return { ok: true };
     const own = `${TOPIC_PREFIX}/devices/${clientId}/`;
     if (!filter.startsWith(own)) return { ok: false, reason: `device ${clientId} may only subscribe inside ${own}` };
     return { ok: true };

@@ -44,6 +44,20 @@ export const hubConfigSchema = z.object({
     .default({ healthHistoryPerDevice: 1000, enrolmentTokenTtlHours: 24 }),
   intake: z.object({ faceSampleRetentionDays: z.number().positive().default(30) }).default({ faceSampleRetentionDays: 30 }),
   registry: z.object({ keepVersions: z.number().int().min(1).default(10) }).default({ keepVersions: 10 }),
+  rollout: z
+    .object({
+      canaryFraction: z.number().positive().max(0.5).default(0.1),
+      checkIntervalMs: z.number().int().positive().default(1_000),
+      observeMs: z.number().int().positive().default(30 * 60_000),
+      reportTimeoutMs: z.number().int().positive().default(10 * 60_000),
+      maxErrorRate: z.number().min(0).max(1).default(0.01),
+      errorRateMargin: z.number().min(0).max(1).default(0.005),
+      p95Factor: z.number().min(1).default(1.5),
+      minP95DeltaMs: z.number().nonnegative().default(10),
+      maxCorrectionRateDelta: z.number().min(0).max(1).default(0.05),
+      minRequests: z.number().int().positive().default(20),
+    })
+    .prefault({}),
   training: z
     .object({
       /** Build a first model of each type from nothing when the registry has none (the walking skeleton). */

@@ -8,6 +8,7 @@ import {
   signedDesiredStateSchema,
   telemetrySchema,
 } from './device.js';
+import { hubEventSchema } from './hub-events.js';
 import { signedKeySetSchema } from './keys.js';
 
 export const TOPIC_PREFIX = 'edgeloop/v1';
@@ -29,6 +30,7 @@ export type TopicName = keyof typeof TOPICS;
 /** Topics for the whole fleet rather than one device: the hub publishes, every device may read. */
 export const FLEET_TOPICS = {
   keys: { topic: `${TOPIC_PREFIX}/fleet/keys`, schema: signedKeySetSchema, retain: true },
+  events: { topic: `${TOPIC_PREFIX}/fleet/events`, schema: hubEventSchema, retain: false },
 } as const;
 export type FleetTopicName = keyof typeof FLEET_TOPICS;
 export type TopicPayload<N extends TopicName> = z.infer<(typeof TOPICS)[N]['schema']>;

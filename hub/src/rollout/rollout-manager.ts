@@ -1,0 +1,237 @@
+import { ConflictError, type DeviceRole, errorMessage, type Logger, MODEL_TYPE_OF_ROLE, type ModelType, NotFoundError } from '@edgeloop/shared';
+import type { HubEvents } from '../events/hub-events.js';
+import type { FleetService } from '../fleet/fleet-service.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
+import type { Db } from '../store/db.js';
+import { type GroupFigures, judgeRollout, type RolloutThresholds, selectCanary } from './canary-policy.js';
+import type { RolloutService } from './rollout-service.js';
+
+export interface RolloutView {
+  id: number;
+  modelType: ModelType;
+  version: number;
+  previousVersion: number | null;
+  status: 'canary' | 'promoted' | 'aborted';
+  reason: string;
+  canary: string[];
+  control: string[];
+  thresholds: RolloutThresholds;
+  figures: { canary: GroupFigures; control: GroupFigures } | null;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+interface RolloutRow {
+  id: number;
+  model_type: ModelType;
+  version: number;
+  previous_version: number | null;
+  status: RolloutView['status'];
+  reason: string;
+  canary_json: string;
+  control_json: string;
+  config_json: string;
+  figures_json: string | null;
+  started_at: string;
+  ended_at: string | null;
+}
+
+/**
+ * Canary rollouts that decide by themselves: a new version goes to a canary group (under 10% of the
+ * role's online devices, spread across branches); the canary is compared with the control group
+ * until the window ends, then promoted to all, or aborted with a signed rollback. Every decision
+ * is a hub event. Rollouts survive a hub restart.
+ */
+export class RolloutManager {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly d: {
+      db: Db;
+      fleet: FleetService;
+      registry: ModelRegistry;
+      rollout: RolloutService;
+      events: HubEvents;
+      log: Logger;
+      defaults: RolloutThresholds;
+      canaryFraction: number;
+      checkIntervalMs: number;
+      now?: () => Date;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.tick().catch((err) => this.d.log.error({ err: errorMessage(err) }, 'rollout check failed'));
+    }, this.d.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async begin(modelType: ModelType, version: number, overrides: Partial<RolloutThresholds> = {}): Promise<RolloutView> {
+    if (this.activeFor(modelType)) throw new ConflictError(`a ${modelType} rollout is already running`);
+    const rec = this.d.registry.get(modelType, version);
+    if (rec.status === 'rejected' || rec.status === 'rolled-back') throw new ConflictError(`v${version} is ${rec.status}`);
+    const previous = this.d.registry.active(modelType);
+    if (previous && previous.version === version) throw new ConflictError(`v${version} is already active`);
+    const online = this.d.fleet
+      .list()
+      .filter((d) => MODEL_TYPE_OF_ROLE[d.role] === modelType && d.status === 'online' && !d.revoked)
+      .map((d) => ({ id: d.id, branch: d.branch }));
+    if (online.length === 0) throw new ConflictError(`no online ${modelType} devices to canary on`);
+    const { canary, control } = selectCanary(online, this.d.canaryFraction);
+    const thresholds = { ...this.d.defaults, ...overrides };
+    const res = this.d.db
+      .prepare(
+        `INSERT INTO rollouts (model_type, version, previous_version, status, canary_json, control_json, config_json, started_at)
+         VALUES (?, ?, ?, 'canary', ?, ?, ?, ?)`,
+      )
+      .run(modelType, version, previous?.version ?? null, JSON.stringify(canary), JSON.stringify(control), JSON.stringify(thresholds), this.now().toISOString());
+    this.d.registry.setStatus(modelType, version, 'canary');
+    for (const id of canary) await this.d.fleet.setDesiredModel(id, modelType, rec.signed);
+    const id = Number(res.lastInsertRowid);
+    this.d.events.record('RolloutStarted', modelType, version, { rolloutId: id, canary, control: control.length, previous: previous?.version ?? null });
+    this.d.events.record('ModelDeployed', modelType, version, { rolloutId: id, group: 'canary', devices: canary });
+    return this.get(id);
+  }
+
+  async promote(id: number, reason: string): Promise<RolloutView> {
+    const r = this.running(id);
+    this.d.registry.setStatus(r.modelType, r.version, 'active');
+    const devices = await this.d.rollout.deploy(r.modelType, r.version);
+    this.finish(id, 'promoted', reason);
+    this.d.events.record('RolloutPromoted', r.modelType, r.version, { rolloutId: id, reason });
+    this.d.events.record('ModelDeployed', r.modelType, r.version, { rolloutId: id, group: 'all', devices: devices.length });
+    return this.get(id);
+  }
+
+  async abort(id: number, reason: string): Promise<RolloutView> {
+    const r = this.running(id);
+    if (r.previousVersion !== null) {
+      const previous = this.d.registry.get(r.modelType, r.previousVersion);
+      for (const deviceId of r.canary) await this.d.fleet.setDesiredModel(deviceId, r.modelType, previous.signed, true);
+    }
+    this.d.registry.setStatus(r.modelType, r.version, 'rolled-back');
+    this.finish(id, 'aborted', reason);
+    this.d.events.record('RolloutAborted', r.modelType, r.version, { rolloutId: id, reason });
+    this.d.events.record('ModelRolledBack', r.modelType, r.version, { rolloutId: id, to: r.previousVersion, devices: r.canary });
+    return this.get(id);
+  }
+
+  /** Fleet-wide signed rollback to an older version (manual). */
+  async rollbackTo(modelType: ModelType, version: number): Promise<string[]> {
+    const running = this.activeFor(modelType);
+    if (running) await this.abort(running.id, 'manual rollback');
+    const from = this.d.registry.active(modelType)?.version ?? null;
+    this.d.registry.setStatus(modelType, version, 'active');
+    const role = (Object.keys(MODEL_TYPE_OF_ROLE) as DeviceRole[]).find((x) => MODEL_TYPE_OF_ROLE[x] === modelType);
+    const devices = role ? this.d.fleet.idsByRole(role) : [];
+    const rec = this.d.registry.get(modelType, version);
+    for (const id of devices) await this.d.fleet.setDesiredModel(id, modelType, rec.signed, true);
+    this.d.events.record('ModelRolledBack', modelType, from, { to: version, devices: devices.length, manual: true });
+    return devices;
+  }
+
+  /** One evaluation of every running rollout. */
+  async tick(): Promise<void> {
+    const rows = this.d.db.prepare("SELECT * FROM rollouts WHERE status = 'canary'").all() as RolloutRow[];
+    for (const row of rows) {
+      const r = toView(row);
+      const since = r.startedAt;
+      const figures = { canary: this.figures(r.modelType, r.canary, r.version, since), control: this.figures(r.modelType, r.control, null, since) };
+      this.d.db.prepare('UPDATE rollouts SET figures_json = ? WHERE id = ?').run(JSON.stringify(figures), r.id);
+      const notReported = r.canary.filter((id) => {
+        const rep = this.d.fleet.get(id).reported;
+        const m = rep?.status === 'online' ? rep.models[r.modelType] : undefined;
+        return !(m && m.version === r.version && m.state === 'active');
+      });
+      const rolledBack = (
+        this.d.db
+          .prepare("SELECT DISTINCT device_id FROM device_events WHERE type = 'rolled-back' AND model_type = ? AND version = ? AND at >= ?")
+          .all(r.modelType, r.version, since) as { device_id: string }[]
+      )
+        .map((x) => x.device_id)
+        .filter((id) => r.canary.includes(id));
+      const verdict = judgeRollout({ ...figures, elapsedMs: this.now().getTime() - Date.parse(since), notReported, rolledBack, t: r.thresholds });
+      if (verdict.kind === 'promote') await this.promote(r.id, verdict.reason);
+      else if (verdict.kind === 'abort') await this.abort(r.id, verdict.reason);
+    }
+  }
+
+  list(): RolloutView[] {
+    return (this.d.db.prepare('SELECT * FROM rollouts ORDER BY id DESC').all() as RolloutRow[]).map(toView);
+  }
+
+  get(id: number): RolloutView {
+    const row = this.d.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as RolloutRow | undefined;
+    if (!row) throw new NotFoundError(`no rollout ${id}`);
+    return toView(row);
+  }
+
+  private activeFor(modelType: ModelType): RolloutView | null {
+    const row = this.d.db.prepare("SELECT * FROM rollouts WHERE model_type = ? AND status = 'canary'").get(modelType) as RolloutRow | undefined;
+    return row ? toView(row) : null;
+  }
+
+  private running(id: number): RolloutView {
+    const r = this.get(id);
+    if (r.status !== 'canary') throw new ConflictError(`rollout ${id} is already ${r.status}`);
+    return r;
+  }
+
+  private finish(id: number, status: 'promoted' | 'aborted', reason: string): void {
+    this.d.db.prepare('UPDATE rollouts SET status = ?, reason = ?, ended_at = ? WHERE id = ?').run(status, reason, this.now().toISOString(), id);
+    this.d.log.info({ rolloutId: id, status, reason }, 'rollout ended');
+  }
+
+  /** A group's live figures: inference telemetry on `version` (or each device's own version) and laundry corrections. */
+  private figures(modelType: ModelType, devices: string[], version: number | null, since: string): GroupFigures {
+    let requests = 0;
+    let errors = 0;
+    let p95Weighted = 0;
+    for (const id of devices) {
+      const t = this.d.fleet.get(id).telemetry;
+      const rep = this.d.fleet.get(id).reported;
+      const v = version ?? (rep?.status === 'online' ? (rep.models[modelType]?.version ?? null) : null);
+      const s = t && v !== null ? t.inference[`${modelType}@${v}`] : undefined;
+      if (!s) continue;
+      requests += s.count;
+      errors += s.errors;
+      p95Weighted += s.p95 * s.count;
+    }
+    const corr = devices.length
+      ? (this.d.db
+          .prepare(
+            `SELECT COUNT(*) AS confirmations, COALESCE(SUM(corrected), 0) AS corrections FROM laundry_tasks
+             WHERE confirmed_at >= ? AND device_id IN (${devices.map(() => '?').join(',')}) ${version !== null ? 'AND model_version = ?' : ''}`,
+          )
+          .get(since, ...devices, ...(version !== null ? [version] : [])) as { confirmations: number; corrections: number })
+      : { confirmations: 0, corrections: 0 };
+    return { devices: devices.length, requests, errors, p95Ms: requests > 0 ? p95Weighted / requests : 0, ...corr };
+  }
+
+  private now(): Date {
+    return this.d.now?.() ?? new Date();
+  }
+}
+
+function toView(r: RolloutRow): RolloutView {
+  return {
+    id: r.id,
+    modelType: r.model_type,
+    version: r.version,
+    previousVersion: r.previous_version,
+    status: r.status,
+    reason: r.reason,
+    canary: JSON.parse(r.canary_json) as string[],
+    control: JSON.parse(r.control_json) as string[],
+    thresholds: JSON.parse(r.config_json) as RolloutThresholds,
+    figures: r.figures_json ? (JSON.parse(r.figures_json) as RolloutView['figures']) : null,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+  };
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { isoDateSchema, modelTypeSchema } from './manifest.js';
+
+export const HUB_EVENT_TYPES = [
+  'ModelDeployed',
+  'ModelRolledBack',
+  'RolloutStarted',
+  'RolloutPromoted',
+  'RolloutAborted',
+  'ModelVerificationFailed',
+  'TrainingFailed',
+  'TaskConfirmed',
+] as const;
+
+/** What the hub tells admins and tools: stored in SQLite and published on `edgeloop/v1/fleet/events`. */
+export const hubEventSchema = z.object({
+  id: z.number().int().positive(),
+  type: z.enum(HUB_EVENT_TYPES),
+  at: isoDateSchema,
+  modelType: modelTypeSchema.nullable(),
+  version: z.number().int().positive().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type HubEvent = z.infer<typeof hubEventSchema>;
