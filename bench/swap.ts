@@ -27,8 +27,7 @@ const deviceId = 'bench-tablet';
 const { password } = hub.services.fleet.issueCredentials({ id: deviceId, role: 'laundry', branch: 'bench' });
 await hub.services.rollout.assignDefault(deviceId);
 for (let v = 2; v <= swaps + 1; v++) {
-  const m = buildBootstrapModel('laundry', v);
-  await hub.services.registry.register({ modelType: 'laundry', label: `v${v}`, files: [{ name: 'network.onnx', role: 'network', bytes: m.onnx }], preprocess: m.preprocess, labels: m.labels, metrics: {}, parentVersion: v - 1, evidenceSha256: null, status: 'verified' });
+  await hub.services.registry.registerNetwork(buildBootstrapModel('laundry', v), { label: `v${v}`, status: 'verified', parentVersion: v - 1 });
 }
 const agent = await startAgentProcess({
   deviceId,

@@ -42,7 +42,7 @@ async function startDevice(id: string, branch: string): Promise<void> {
 }
 
 async function register(model: BootstrapModel) {
-  return hub.services.registry.register({ modelType: 'laundry', label: 'candidate', files: [{ name: 'network.onnx', role: 'network', bytes: model.onnx }], preprocess: model.preprocess, labels: model.labels, metrics: {}, parentVersion: null, evidenceSha256: null, status: 'verified' });
+  return hub.services.registry.registerNetwork(model, { label: 'candidate', status: 'verified' });
 }
 
 const active = (id: string) => agents.get(id)?.slot.active?.version;

@@ -30,19 +30,8 @@ after(async () => {
 
 async function register(seed: number): Promise<number> {
   // 3 MB of weights: the download spans many chunks, so "midway" is a real partial file.
-  const m = buildBootstrapModel('laundry', seed, { paddingBytes: 3_000_000 });
-  const rec = await hub.services.registry.register({
-    modelType: 'laundry',
-    label: `seed ${seed}`,
-    files: [{ name: 'network.onnx', role: 'network', bytes: m.onnx }],
-    preprocess: m.preprocess,
-    labels: m.labels,
-    metrics: {},
-    parentVersion: null,
-    evidenceSha256: null,
-    status: 'verified',
-  });
-  return rec.version;
+  const model = buildBootstrapModel('laundry', seed, { paddingBytes: 3_000_000 });
+  return (await hub.services.registry.registerNetwork(model, { label: `seed ${seed}`, status: 'verified' })).version;
 }
 
 function agentEnv(deviceId: string, password: string, env: Record<string, string> = {}) {

@@ -13,18 +13,7 @@ after(async () => {
 });
 
 async function register(seed: number) {
-  const m = buildBootstrapModel('laundry', seed);
-  return hub.services.registry.register({
-    modelType: 'laundry',
-    label: `seed ${seed}`,
-    files: [{ name: 'network.onnx', role: 'network', bytes: m.onnx }],
-    preprocess: m.preprocess,
-    labels: m.labels,
-    metrics: {},
-    parentVersion: null,
-    evidenceSha256: null,
-    status: 'verified',
-  });
+  return hub.services.registry.registerNetwork(buildBootstrapModel('laundry', seed), { label: `seed ${seed}`, status: 'verified' });
 }
 
 test('the registry keeps the last 10 versions, plus pinned, active and in-use ones, and drops unused files', async () => {

@@ -71,17 +71,7 @@ export class Fleet {
 
   /** Registers a network as the next version of this fleet's model type. */
   async register(model: BootstrapModel, label = 'test'): Promise<VersionRecord> {
-    return this.hub.services.registry.register({
-      modelType: this.modelType,
-      label,
-      files: [{ name: 'network.onnx', role: 'network', bytes: model.onnx }],
-      preprocess: model.preprocess,
-      labels: model.labels,
-      metrics: {},
-      parentVersion: null,
-      evidenceSha256: null,
-      status: 'verified',
-    });
+    return this.hub.services.registry.registerNetwork({ ...model, modelType: this.modelType }, { label, status: 'verified' });
   }
 
   deploy(version: number, rollback = false): Promise<unknown> {

@@ -136,6 +136,24 @@ export class ModelRegistry {
     return doomed.map((r) => r.version);
   }
 
+  /** Registers a single-network version (network file, preprocessing and labels). */
+  registerNetwork(
+    net: { modelType: ModelType; onnx: Uint8Array; preprocess: PreprocessSpec; labels: string[] },
+    meta: { label: string; status: VersionStatus; parentVersion?: number | null; metrics?: Record<string, number>; evidenceSha256?: string | null },
+  ): Promise<VersionRecord> {
+    return this.register({
+      modelType: net.modelType,
+      label: meta.label,
+      files: [{ name: 'network.onnx', role: 'network', bytes: net.onnx }],
+      preprocess: net.preprocess,
+      labels: net.labels,
+      metrics: meta.metrics ?? {},
+      parentVersion: meta.parentVersion ?? null,
+      evidenceSha256: meta.evidenceSha256 ?? null,
+      status: meta.status,
+    });
+  }
+
   latestVersionNumber(modelType: ModelType): number {
     const row = this.db.prepare('SELECT MAX(version) AS v FROM model_versions WHERE model_type = ?').get(modelType) as { v: number | null };
     return row.v ?? 0;

@@ -17,18 +17,7 @@ export class TrainingService {
     const made: VersionRecord[] = [];
     for (const modelType of MODEL_TYPES) {
       if (this.registry.latestVersionNumber(modelType) > 0) continue;
-      const m = buildBootstrapModel(modelType);
-      const rec = await this.registry.register({
-        modelType,
-        label: `${modelType} bootstrap`,
-        files: [{ name: 'network.onnx', role: 'network', bytes: m.onnx }],
-        preprocess: m.preprocess,
-        labels: m.labels,
-        metrics: {},
-        parentVersion: null,
-        evidenceSha256: null,
-        status: 'active',
-      });
+      const rec = await this.registry.registerNetwork(buildBootstrapModel(modelType), { label: `${modelType} bootstrap`, status: 'active' });
       this.log.info({ modelType, version: rec.version }, 'bootstrap model registered');
       made.push(rec);
     }

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { PreprocessSpec } from '../src/contracts/manifest.js';
+import { ValidationError } from '../src/errors.js';
+import { openImage } from '../src/image/decode.js';
+import { preprocessImage } from '../src/image/preprocess.js';
+import { type TilePlan, imageTiles, planTiles } from '../src/image/tiles.js';
+
+function spec(over: Partial<PreprocessSpec> = {}): PreprocessSpec {
+  return { width: 16, height: 16, channels: 3, mean: [0, 0, 0], std: [1, 1, 1], inputName: 'input', outputName: 'output', ...over };
+}
+
+function assertCovers(plan: TilePlan, width: number, height: number): void {
+  const step = Math.max(1, Math.floor(Math.min(width, height) / 37));
+  const xs = [...Array.from({ length: Math.ceil(width / step) }, (_, i) => i * step), width - 1];
+  const ys = [...Array.from({ length: Math.ceil(height / step) }, (_, i) => i * step), height - 1];
+  for (const y of ys) {
+    for (const x of xs) {
+      assert.ok(
+        plan.boxes.some((b) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h),
+        `${width}x${height}: pixel (${x}, ${y}) is in no tile`,
+      );
+    }
+  }
+}
+
+function assertInside(plan: TilePlan, width: number, height: number): void {
+  for (const b of plan.boxes) {
+    assert.ok(Number.isInteger(b.x) && Number.isInteger(b.y) && Number.isInteger(b.w) && Number.isInteger(b.h), JSON.stringify(b));
+    assert.ok(b.x >= 0 && b.y >= 0 && b.w >= 1 && b.h >= 1, JSON.stringify(b));
+    assert.ok(b.x + b.w <= width && b.y + b.h <= height, `${JSON.stringify(b)} leaves ${width}x${height}`);
+  }
+}
+
+const SIZES: [number, number][] = [
+  [1024, 1024],
+  [4000, 3000],
+  [2048, 1536],
+  [1000, 260],
+  [257, 1999],
+  [513, 512],
+  [100, 5000],
+];
+
+describe('planTiles', () => {
+  test('covers every pixel with boxes inside the image, border tiles aligned to the border', () => {
+    for (const [w, h] of SIZES) {
+      for (const overlap of [0, 0.25, 0.5]) {
+        const plan = planTiles(w, h, { tile: 256, overlap, maxTiles: 16 });
+        assertInside(plan, w, h);
+        assertCovers(plan, w, h);
+        assert.equal(plan.boxes.length, plan.columns * plan.rows);
+        assert.equal(Math.max(...plan.boxes.map((b) => b.x + b.w)), w);
+        assert.equal(Math.max(...plan.boxes.map((b) => b.y + b.h)), h);
+        assert.equal(Math.min(...plan.boxes.map((b) => b.x)), 0);
+        assert.equal(Math.min(...plan.boxes.map((b) => b.y)), 0);
+      }
+    }
+  });
+
+  test('neighbouring tiles overlap by at least overlap × tile', () => {
+    for (const [w, h] of SIZES) {
+      for (const overlap of [0.1, 0.25, 0.5]) {
+        const plan = planTiles(w, h, { tile: 200, overlap, maxTiles: 64 });
+        const xs = [...new Set(plan.boxes.map((b) => b.x))].sort((a, b) => a - b);
+        const ys = [...new Set(plan.boxes.map((b) => b.y))].sort((a, b) => a - b);
+        assert.equal(xs.length, plan.columns);
+        assert.equal(ys.length, plan.rows);
+        for (const axis of [xs, ys]) {
+          for (let i = 1; i < axis.length; i++) {
+            const step = (axis[i] as number) - (axis[i - 1] as number);
+            assert.ok(step >= 1 && step <= plan.stride, `step ${step} > stride ${plan.stride}`);
+            assert.ok(plan.tile - step >= Math.floor(overlap * plan.tile), `${w}x${h}@${overlap}: overlap ${plan.tile - step} < ${overlap} × ${plan.tile}`);
+          }
+        }
+      }
+    }
+  });
+
+  test('square tiles of the requested side when the image is larger than a tile both ways', () => {
+    const plan = planTiles(1000, 800, { tile: 200, overlap: 0.25, maxTiles: 100 });
+    assert.equal(plan.tile, 200);
+    assert.equal(plan.stride, 150);
+    assert.ok(plan.boxes.every((b) => b.w === 200 && b.h === 200));
+    assert.equal(plan.columns, 7); // ceil((1000 - 200) / 150) + 1
+    assert.equal(plan.rows, 6); // ceil((800 - 200) / 150) + 1
+  });
+
+  test('a narrow image gets square tiles the size of its short side', () => {
+    const plan = planTiles(300, 2000, { tile: 512, overlap: 0.25, maxTiles: 16 });
+    assert.equal(plan.columns, 1);
+    assert.ok(plan.boxes.every((b) => b.w === 300 && b.h === 300));
+  });
+
+  test('an image no larger than a tile is one box of the whole image', () => {
+    for (const [w, h] of [
+      [256, 256],
+      [100, 40],
+      [1, 1],
+    ] as const) {
+      const plan = planTiles(w, h, { tile: 256, overlap: 0.25, maxTiles: 16 });
+      assert.deepEqual(plan.boxes, [{ x: 0, y: 0, w, h }]);
+      assert.equal(plan.columns, 1);
+      assert.equal(plan.rows, 1);
+    }
+  });
+
+  test('maxTiles is respected by growing the tile, to the smallest tile that fits', () => {
+    for (const [w, h] of SIZES) {
+      for (const maxTiles of [1, 2, 4, 9, 16]) {
+        const plan = planTiles(w, h, { tile: 64, overlap: 0.25, maxTiles });
+        assert.ok(plan.boxes.length <= maxTiles, `${w}x${h}: ${plan.boxes.length} tiles > ${maxTiles}`);
+        assertInside(plan, w, h);
+        assertCovers(plan, w, h);
+        if (plan.tile > 64 && plan.tile > 1) {
+          const smaller = planTiles(w, h, { tile: plan.tile - 1, overlap: 0.25, maxTiles: 1e9 });
+          assert.ok(smaller.boxes.length > maxTiles, `${w}x${h}: tile ${plan.tile - 1} would also fit ${maxTiles}`);
+        }
+      }
+    }
+    assert.deepEqual(planTiles(4000, 3000, { tile: 64, overlap: 0.25, maxTiles: 1 }).boxes, [{ x: 0, y: 0, w: 4000, h: 3000 }]);
+  });
+
+  test('rejects nonsense sizes', () => {
+    assert.throws(() => planTiles(0, 10, { tile: 4, overlap: 0.25, maxTiles: 4 }), RangeError);
+    assert.throws(() => planTiles(10, 10, { tile: 0, overlap: 0.25, maxTiles: 4 }), RangeError);
+    assert.throws(() => planTiles(10, 10, { tile: 4, overlap: 0.25, maxTiles: 0 }), RangeError);
+  });
+});
+
+/** A W×H RGB PNG made from PPM bytes: left half black, right half white. */
+async function halfBlackPng(width: number, height: number): Promise<Buffer> {
+  const header = Buffer.from(`P6\n${width} ${height}\n255\n`, 'latin1');
+  const px = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) for (let x = width / 2; x < width; x++) px.fill(255, (y * width + x) * 3, (y * width + x) * 3 + 3);
+  return openImage(Buffer.concat([header, px])).png().toBuffer();
+}
+
+function mean(a: Float32Array): number {
+  let s = 0;
+  for (const v of a) s += v;
+  return s / a.length;
+}
+
+describe('imageTiles', () => {
+  test('batch holds every tile, whole matches preprocessImage, a tile has the content of its box', async () => {
+    const png = await halfBlackPng(400, 200);
+    const s = spec();
+    const per = 3 * 16 * 16;
+    const res = await imageTiles(png, s, { tile: 100, overlap: 0.25, maxTiles: 16 });
+    const n = res.plan.boxes.length;
+    assert.equal(res.width, 400);
+    assert.equal(res.height, 200);
+    assert.equal(res.scale, 1);
+    assert.ok(n > 1 && n <= 16);
+    assert.equal(res.batch.length, n * per);
+    assert.equal(res.whole.length, per);
+    assert.equal(res.batch.length + res.whole.length, (n + 1) * per);
+
+    const expectedWhole = await preprocessImage(png, s);
+    let maxDiff = 0;
+    for (let i = 0; i < per; i++) maxDiff = Math.max(maxDiff, Math.abs((res.whole[i] as number) - (expectedWhole[i] as number)));
+    assert.ok(maxDiff <= 2 / 255, `whole differs from preprocessImage by ${maxDiff}`);
+    assert.ok(Math.abs(mean(res.whole) - 0.5) < 0.01, `whole mean ${mean(res.whole)}`);
+
+    for (let i = 0; i < n; i++) {
+      const b = res.plan.boxes[i];
+      assert.ok(b);
+      const whiteColumns = Math.max(0, b.x + b.w - Math.max(b.x, 200));
+      const expected = whiteColumns / b.w;
+      const got = mean(res.batch.subarray(i * per, (i + 1) * per));
+      assert.ok(Math.abs(got - expected) < 0.03, `tile ${JSON.stringify(b)}: mean ${got}, expected ${expected}`);
+    }
+    assert.ok(res.plan.boxes.some((b) => b.x + b.w <= 200), 'some tile lies entirely in the black half');
+    assert.ok(res.plan.boxes.some((b) => b.x >= 200), 'some tile lies entirely in the white half');
+  });
+
+  test('normalises like preprocessImage (mean/std, greyscale)', async () => {
+    const png = await halfBlackPng(64, 64);
+    const s = spec({ channels: 1, mean: [0.5], std: [0.25] });
+    const res = await imageTiles(png, s, { tile: 32, overlap: 0, maxTiles: 16 });
+    assert.equal(res.plan.boxes.length, 4);
+    assert.equal(res.batch.length, 4 * 16 * 16);
+    const first = res.batch.subarray(0, 256); // top-left tile: black → (0 - 0.5) / 0.25
+    assert.ok(first.every((v) => Math.abs(v + 2) < 1e-6));
+    const second = res.batch.subarray(256, 512); // top-right tile: white → (1 - 0.5) / 0.25
+    assert.ok(second.every((v) => Math.abs(v - 2) < 1e-6));
+  });
+
+  test('a huge photo is downscaled to maxSide first and reports the scale', async () => {
+    const png = await halfBlackPng(800, 400);
+    const res = await imageTiles(png, spec(), { tile: 0, overlap: 0.25, maxTiles: 16, maxSide: 200 });
+    assert.equal(res.width, 200);
+    assert.equal(res.height, 100);
+    assert.equal(res.scale, 4);
+    assertInside(res.plan, 200, 100);
+  });
+
+  test('garbage is a ValidationError', async () => {
+    for (const bad of [Buffer.from('definitely not an image'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), Buffer.alloc(0)]) {
+      await assert.rejects(imageTiles(bad, spec(), { tile: 32, overlap: 0.25, maxTiles: 16 }), ValidationError);
+    }
+  });
+});
