@@ -166,6 +166,7 @@ test('an unclean drop (no DISCONNECT) marks the device offline through its last 
 test('a clean stop marks the device offline: the agent says so itself before disconnecting', async () => {
   await waitFor(() => device().status === 'online', 'device online');
   await fleet.agent.stop();
+
   await waitFor(() => device().status === 'offline', 'device offline after a clean stop');
   assert.ok(fleet.agentLog.find('agent stopped').length === 1);
 });

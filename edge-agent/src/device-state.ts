@@ -36,6 +36,7 @@ export function buildDeviceState(
         state: busy ? busy.lifecycle.state : (active?.lifecycle.state ?? 'idle'),
         reason: reason.slice(0, 500),
         lastKnownGood: installed.slot(modelType).lastKnownGood?.signed.version ?? null,
+        refusedVersions: installed.slot(modelType).refusedVersions.slice(-100),
       },
     },
   };

@@ -13,6 +13,7 @@ export * from './log/logger.js';
 export * from './fs/atomic-write.js';
 export * from './image/decode.js';
 export * from './image/preprocess.js';
+export * from './image/tiles.js';
 export * from './inference/onnx-model.js';
 export * from './inference/interpret.js';
 export * from './util/wait-for.js';

@@ -83,7 +83,7 @@ describe('planTiles', () => {
     assert.equal(plan.stride, 150);
     assert.ok(plan.boxes.every((b) => b.w === 200 && b.h === 200));
     assert.equal(plan.columns, 7); // ceil((1000 - 200) / 150) + 1
-    assert.equal(plan.rows, 6); // ceil((800 - 200) / 150) + 1
+    assert.equal(plan.rows, 5); // ceil((800 - 200) / 150) + 1
   });
 
   test('a narrow image gets square tiles the size of its short side', () => {

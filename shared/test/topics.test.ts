@@ -61,7 +61,7 @@ const onlineState = (deviceId: string) => ({
   at: '2025-01-01T12:00:00Z',
   agentVersion: '0.1.0',
   desiredRevision: 4,
-  models: { face: { version: 3, state: 'active' as const, reason: '', lastKnownGood: 2 } },
+  models: { face: { version: 3, state: 'active' as const, reason: '', lastKnownGood: 2, refusedVersions: [] } },
 });
 
 describe('topic names', () => {

@@ -1,16 +1,23 @@
 import {
   type Classification,
-  interpretClassifier,
   type ModelType,
   normalizeEmbedding,
   preprocessImage,
   ValidationError,
 } from '@edgeloop/shared';
 import type { LoadedModel } from '../model/loaded-model.js';
+import { classifyLaundry } from './laundry-tiles.js';
 import type { Lease, ServingSlot } from '../model/serving-slot.js';
 
 export type InferenceResult =
-  | { modelType: 'laundry'; version: number; result: Classification; latencyMs: number; servedBySpare?: true }
+  | {
+      modelType: 'laundry';
+      version: number;
+      /** `worstTile`: where in the photo the defect score was highest (null: the whole photo). */
+      result: Classification & { defectScore: number; worstTile: { x: number; y: number; w: number; h: number } | null; tiles: number };
+      latencyMs: number;
+      servedBySpare?: true;
+    }
   | { modelType: 'face'; version: number; result: { embedding: number[] }; latencyMs: number; servedBySpare?: true };
 
 export interface InferenceObserver {
@@ -54,6 +61,7 @@ export class InferenceService {
   }
 
   private async runOn(lease: Lease, image: Buffer): Promise<InferenceResult> {
+    if (this.modelType === 'laundry') return this.runLaundry(lease, image);
     const { model } = lease;
     const t0 = performance.now();
     let ok = false;
@@ -74,10 +82,30 @@ export class InferenceService {
     }
   }
 
-  private interpret(model: LoadedModel, out: Float32Array, latencyMs: number): InferenceResult {
-    if (this.modelType === 'laundry') {
-      return { modelType: 'laundry', version: model.version, result: interpretClassifier(out, model.manifest.labels), latencyMs };
+  /** Laundry photos are classified whole and in overlapping tiles; the worst tile decides. */
+  private async runLaundry(lease: Lease, image: Buffer): Promise<InferenceResult> {
+    const { model } = lease;
+    const t0 = performance.now();
+    let outcome: 'ok' | 'failed' | 'bad-image' = 'failed';
+    try {
+      const r = await classifyLaundry(model.network, model.manifest.labels, image, model.manifest.preprocess);
+      outcome = 'ok';
+      return {
+        modelType: 'laundry',
+        version: model.version,
+        result: { label: r.label, confidence: r.confidence, scores: r.scores, defectScore: r.defectScore, worstTile: r.worstTile, tiles: r.tiles },
+        latencyMs: performance.now() - t0,
+      };
+    } catch (err) {
+      if (err instanceof ValidationError) outcome = 'bad-image'; // a bad image says nothing about the model
+      throw err;
+    } finally {
+      lease.release();
+      if (outcome !== 'bad-image') this.observer?.record(this.modelType, model.version, performance.now() - t0, outcome === 'ok');
     }
+  }
+
+  private interpret(model: LoadedModel, out: Float32Array, latencyMs: number): InferenceResult {
     return { modelType: 'face', version: model.version, result: { embedding: Array.from(normalizeEmbedding(out)) }, latencyMs };
   }
 }

@@ -1,6 +1,4 @@
-import { EdgeloopError, type PreprocessSpec } from '@edgeloop/shared';
-// TODO(wiring): import from '@edgeloop/shared' once shared/src/index.ts exports './image/tiles.js'.
-import { type ImageTilesOptions, imageTiles } from '../../../shared/src/image/tiles.js';
+import { EdgeloopError, type ImageTilesOptions, imageTiles, type PreprocessSpec } from '@edgeloop/shared';
 
 export interface TileBoxResult {
   x: number;

@@ -32,6 +32,7 @@ export interface DeviceMqttOptions {
  */
 export class DeviceMqtt {
   private readonly client: MqttClient;
+  private closing = false;
 
   constructor(private readonly o: DeviceMqttOptions) {
     this.client = mqtt.connect(o.url, {
@@ -80,6 +81,11 @@ export class DeviceMqtt {
 
   /** Publishes a device topic (QoS 1). Resolves when the broker acknowledged it. */
   publish<N extends TopicName>(name: N, payload: TopicInput<N>): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('mqtt client is closing'));
+    return this.send(name, payload);
+  }
+
+  private send<N extends TopicName>(name: N, payload: TopicInput<N>): Promise<void> {
     const spec = TOPICS[name];
     if (spec.from !== 'device') return Promise.reject(new Error(`${name} is not a device topic`));
     const bytes = encodeMessage(name, payload);
@@ -90,8 +96,11 @@ export class DeviceMqtt {
 
   /** Says `offline` itself (the will only fires on an unclean drop), then disconnects. */
   async close(): Promise<void> {
+    // From here on nothing but the final `offline` goes out: a job finishing during shutdown must
+    // not report `online` after it.
+    this.closing = true;
     if (this.client.connected) {
-      await this.publish('state', { status: 'offline', deviceId: this.o.deviceId }).catch(() => {});
+      await this.send('state', { status: 'offline', deviceId: this.o.deviceId }).catch(() => {});
     }
     await this.client.endAsync();
   }

@@ -149,13 +149,17 @@ export class RolloutManager {
         const m = rep?.status === 'online' ? rep.models[r.modelType] : undefined;
         return !(m && m.version === r.version && m.state === 'active');
       });
-      const rolledBack = (
+      // A canary device that rolled back says so in its retained state (and later in a report event).
+      const reportedRollback = r.canary.filter((id) => {
+        const rep = this.d.fleet.get(id).reported;
+        return rep?.status === 'online' && (rep.models[r.modelType]?.refusedVersions ?? []).includes(r.version);
+      });
+      const eventRollback = (
         this.d.db
           .prepare("SELECT DISTINCT device_id FROM device_events WHERE type = 'rolled-back' AND model_type = ? AND version = ? AND at >= ?")
           .all(r.modelType, r.version, since) as { device_id: string }[]
-      )
-        .map((x) => x.device_id)
-        .filter((id) => r.canary.includes(id));
+      ).map((x) => x.device_id);
+      const rolledBack = r.canary.filter((id) => reportedRollback.includes(id) || eventRollback.includes(id));
       const verdict = judgeRollout({ ...figures, elapsedMs: this.now().getTime() - Date.parse(since), notReported, rolledBack, t: r.thresholds });
       if (verdict.kind === 'promote') await this.promote(r.id, verdict.reason);
       else if (verdict.kind === 'abort') await this.abort(r.id, verdict.reason);

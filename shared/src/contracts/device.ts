@@ -49,6 +49,8 @@ export const reportedModelSchema = z.object({
   state: lifecycleStateSchema,
   reason: z.string().max(500),
   lastKnownGood: z.number().int().positive().nullable(),
+  /** Versions this device rolled back from and refuses until a newer one is offered. */
+  refusedVersions: z.array(z.number().int().positive()).max(100).default([]),
 });
 export type ReportedModel = z.infer<typeof reportedModelSchema>;
 

@@ -99,9 +99,9 @@ export function cfgPair(step: ChainStep, key: string, fallback?: [number, number
     unsupported(step, `config '${key}' is missing`);
   }
   if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.every((x) => typeof x === 'number')) {
-    if (v.length === 1) return [v[0], v[0]];
-    if (v.length === 2) return [v[0], v[1]];
+  if (Array.isArray(v) && (v.length === 1 || v.length === 2)) {
+    const [h, w = h] = v as unknown[];
+    if (typeof h === 'number' && typeof w === 'number') return [h, w];
   }
   return unsupported(step, `config '${key}' is not a number or [h, w] pair (${JSON.stringify(v)})`);
 }

@@ -79,29 +79,25 @@ function scalar(c: Cursor, prefix: string, v: number): string {
 /** Channel axis in the ONNX layout: 1 for both [N, D] and NCHW [N, C, H, W]. */
 const CHANNEL_AXIS = 1;
 
+/** Activations that map to a single attribute-free ONNX op. */
+const UNARY_ACTIVATIONS: Record<string, string> = {
+  relu: 'Relu',
+  sigmoid: 'Sigmoid',
+  tanh: 'Tanh',
+  softplus: 'Softplus',
+  softsign: 'Softsign',
+};
+
 function applyActivation(c: Cursor, step: ChainStep, activation: string): void {
   const p = `${step.layer.name}.${activation}`;
-  switch (activation) {
-    case 'linear':
-      return;
-    case 'relu':
-      return op(c, 'Relu', p);
-    case 'relu6':
-      return op(c, 'Clip', p, {}, [scalar(c, `${p}.min`, 0), scalar(c, `${p}.max`, 6)]);
-    case 'sigmoid':
-      return op(c, 'Sigmoid', p);
-    case 'tanh':
-      return op(c, 'Tanh', p);
-    case 'elu':
-      return op(c, 'Elu', p, { alpha: { f: 1 } });
-    case 'softplus':
-      return op(c, 'Softplus', p);
-    case 'softsign':
-      return op(c, 'Softsign', p);
-    case 'softmax':
-      return op(c, 'Softmax', p, { axis: CHANNEL_AXIS });
-    default:
-      return unsupported(step, `activation '${activation}' (supported: linear, relu, relu6, sigmoid, tanh, softmax, elu, softplus, softsign)`);
+  const unary = UNARY_ACTIVATIONS[activation];
+  if (activation === 'linear') return;
+  if (unary !== undefined) op(c, unary, p);
+  else if (activation === 'relu6') op(c, 'Clip', p, {}, [scalar(c, `${p}.min`, 0), scalar(c, `${p}.max`, 6)]);
+  else if (activation === 'elu') op(c, 'Elu', p, { alpha: { f: 1 } });
+  else if (activation === 'softmax') op(c, 'Softmax', p, { axis: CHANNEL_AXIS });
+  else {
+    unsupported(step, `activation '${activation}' (supported: linear, relu, relu6, sigmoid, tanh, softmax, elu, softplus, softsign)`);
   }
 }
 
