@@ -26,9 +26,6 @@ const hub = await startHub(
 const deviceId = 'bench-tablet';
 const { password } = hub.services.fleet.issueCredentials({ id: deviceId, role: 'laundry', branch: 'bench' });
 await hub.services.rollout.assignDefault(deviceId);
-for (let v = 2; v <= swaps + 1; v++) {
-  await hub.services.registry.registerNetwork(buildBootstrapModel('laundry', v), { label: `v${v}`, status: 'verified', parentVersion: v - 1 });
-}
 const agent = await startAgentProcess({
   deviceId,
   role: 'laundry',
@@ -62,9 +59,15 @@ const every = Math.max(1, Math.floor(swaps / Math.max(1, rollbacks)));
 while (doneSwaps < swaps || doneRollbacks < rollbacks) {
   const rollback = doneRollbacks < rollbacks && doneSwaps > 0 && doneSwaps % every === 0 && doneSwaps / every > doneRollbacks;
   const target = rollback ? current - 1 : next;
+  // The registry keeps only recent versions, so each new one is registered just before its swap.
+  if (!rollback) await hub.services.registry.registerNetwork(buildBootstrapModel('laundry', target), { label: `v${target}`, status: 'verified', parentVersion: current });
   const t0 = performance.now();
   await hub.services.fleet.setDesiredModel(deviceId, 'laundry', hub.services.registry.get('laundry', target).signed, rollback);
-  await waitFor(() => reported()?.version === target && reported()?.state === 'active', `v${target} active`, { timeoutMs: 60_000, intervalMs: 5 });
+  await waitFor(() => reported()?.version === target && reported()?.state === 'active', `v${target} active`, { timeoutMs: 60_000, intervalMs: 5 }).catch((err) => {
+    // Say why before giving up: the agent's warnings and what it reports.
+    console.error(JSON.stringify({ reported: reported(), agentWarnings: agent.logs.filter((l) => Number(l.level) >= 40).slice(-10) }));
+    throw err;
+  });
   windows.push([t0, performance.now() + 100]);
   if (rollback) doneRollbacks++;
   else {

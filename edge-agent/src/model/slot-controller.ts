@@ -63,29 +63,32 @@ export class SlotController {
     return run;
   }
 
-  /** Loads and warms `manifest` (lifecycle → ready), making room first when memory is short. */
-  load(manifest: Manifest, lifecycle: Lifecycle): Promise<LoadedModel> {
-    return this.exclusive(async () => {
-      const { slot, log } = this.d;
+  /**
+   * Loads and warms `manifest` (lifecycle → ready), making room first when memory is short. Only
+   * making room holds the slot: the load itself does not, so a rollback is never kept waiting.
+   */
+  async load(manifest: Manifest, lifecycle: Lifecycle): Promise<LoadedModel> {
+    const { slot, log } = this.d;
+    const gap = await this.exclusive(async () => {
       const needed = manifest.files.reduce((n, f) => n + f.size, 0) * this.d.memoryFactor;
       let room = (await this.d.memory.availableMemoryBytes()) - this.d.minFreeMemoryBytes;
       if (room < needed && slot.spare) {
         await slot.dropSpare(`memory: ${mb(room)} free above the floor, v${manifest.version} needs ${mb(needed)}`);
         room = (await this.d.memory.availableMemoryBytes()) - this.d.minFreeMemoryBytes;
       }
-      let gap = false;
       if (room < needed && slot.active) {
         log.warn({ version: manifest.version, roomBytes: room, neededBytes: needed }, 'not enough memory for two models: unloading the serving one first, requests wait');
         await slot.unloadActive(`memory: making room for v${manifest.version}`);
-        gap = true;
+        return true;
       }
-      try {
-        return await loadModel({ manifest, store: this.d.store, log, intraOpThreads: this.d.intraOpThreads, lifecycle });
-      } catch (err) {
-        if (gap) await this.restoreInstalled('reload after the successor failed to load');
-        throw err;
-      }
+      return false;
     });
+    try {
+      return await loadModel({ manifest, store: this.d.store, log, intraOpThreads: this.d.intraOpThreads, lifecycle });
+    } catch (err) {
+      if (gap) await this.exclusive(() => this.restoreInstalled('reload after the successor failed to load'));
+      throw err;
+    }
   }
 
   /** Switches `candidate` in, persists it as active (the previous one as last-known-good) and starts watching it. */

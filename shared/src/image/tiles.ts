@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { PreprocessSpec } from '../contracts/manifest.js';
 import { ValidationError, errorMessage } from '../errors.js';
 import { openImage } from './decode.js';
-import { pixelsToTensor } from './preprocess.js';
+import { pixelsToTensor, preprocessImage } from './preprocess.js';
 
 export interface TileBox {
   x: number;
@@ -137,6 +137,15 @@ export async function imageTiles(data: Buffer | Uint8Array, spec: PreprocessSpec
     const meta = await img.metadata();
     const origW = meta.autoOrient?.width ?? meta.width;
     const origH = meta.autoOrient?.height ?? meta.height;
+    if (origW !== undefined && origH !== undefined && Math.max(origW, origH) <= maxSide) {
+      // A photo that fits in one tile needs no tiling: one pipeline, exactly as preprocessImage.
+      const tileSide = opts.tile > 0 ? opts.tile : autoTileSide(origW, origH, spec);
+      const single = planTiles(origW, origH, { tile: tileSide, overlap: opts.overlap, maxTiles: opts.maxTiles });
+      if (single.boxes.length === 1) {
+        const whole = await preprocessImage(data, spec);
+        return { plan: single, width: origW, height: origH, scale: 1, batch: whole, whole };
+      }
+    }
     img = img.rotate();
     if (origW !== undefined && origH !== undefined && Math.max(origW, origH) > maxSide) {
       img = img.resize(maxSide, maxSide, { fit: 'inside' });
