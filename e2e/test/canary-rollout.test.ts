@@ -56,7 +56,7 @@ before(async () => {
       http: { port: 0 },
       mqtt: { port: 0 },
       admin: { token: 'canary-admin-token-0000' },
-      rollout: { checkIntervalMs: 100, observeMs: 2_500, reportTimeoutMs: 6_000, minRequests: 10 },
+      rollout: { checkIntervalMs: 100, observeMs: 4_000, reportTimeoutMs: 30_000, minRequests: 10 },
     }),
     createLogger({ name: 'hub', level: 'silent' }),
   );
@@ -88,10 +88,10 @@ test('a good version goes to a canary, holds against the control group and is pr
   const conflict = await api('/rollouts', { modelType: 'laundry', version: v2.version });
   assert.equal(conflict.status, 409, 'one rollout per model type at a time');
 
-  await waitFor(() => active(rollout.canary[0] ?? '') === v2.version, 'canary on v2');
+  await waitFor(() => active(rollout.canary[0] ?? '') === v2.version, 'canary on v2', { timeoutMs: 60_000 });
   assert.ok(rollout.control.every((id) => active(id) === 1), 'control stays on v1 while observing');
-  await waitFor(() => hub.services.rollouts.get(rollout.id).status === 'promoted', 'promoted', { timeoutMs: 30_000 });
-  await waitFor(() => [...agents.keys()].every((id) => active(id) === v2.version), 'all devices on v2');
+  await waitFor(() => hub.services.rollouts.get(rollout.id).status === 'promoted', 'promoted', { timeoutMs: 90_000 });
+  await waitFor(() => [...agents.keys()].every((id) => active(id) === v2.version), 'all devices on v2', { timeoutMs: 60_000 });
   assert.equal(hub.services.registry.active('laundry')?.version, v2.version);
   const types = hub.services.events.list({ limit: 50 }).map((e) => e.type);
   assert.ok(types.includes('RolloutStarted') && types.includes('RolloutPromoted') && types.includes('ModelDeployed'));
@@ -103,9 +103,9 @@ test('a canary that breaks is aborted: the canary devices get a signed rollback,
   const bad = await register(buildFaultModel('throws', 9));
   const res = await api('/rollouts', { modelType: 'laundry', version: bad.version });
   const rollout = (await res.json()) as { id: number; canary: string[]; control: string[] };
-  const done = await waitFor(() => (hub.services.rollouts.get(rollout.id).status === 'aborted' ? hub.services.rollouts.get(rollout.id) : null), 'aborted', { timeoutMs: 30_000 });
+  const done = await waitFor(() => (hub.services.rollouts.get(rollout.id).status === 'aborted' ? hub.services.rollouts.get(rollout.id) : null), 'aborted', { timeoutMs: 90_000 });
   assert.match(done.reason, /rolled back by themselves|error rate/);
-  await waitFor(() => rollout.canary.every((id) => active(id) === 2), 'canary back on v2');
+  await waitFor(() => rollout.canary.every((id) => active(id) === 2), 'canary back on v2', { timeoutMs: 60_000 });
   assert.ok(rollout.control.every((id) => active(id) === 2), 'control never left v2');
   assert.equal(hub.services.registry.get('laundry', bad.version).status, 'rolled-back');
   const desired = hub.services.fleet.get(rollout.canary[0] ?? '').desired.laundry;
@@ -121,7 +121,7 @@ test('a canary device that never reports counts as failed, so the rollout cannot
   const silent = rollout.canary[0] ?? '';
   await agents.get(silent)?.stop();
   agents.delete(silent);
-  const done = await waitFor(() => (hub.services.rollouts.get(rollout.id).status === 'aborted' ? hub.services.rollouts.get(rollout.id) : null), 'aborted for silence', { timeoutMs: 30_000 });
+  const done = await waitFor(() => (hub.services.rollouts.get(rollout.id).status === 'aborted' ? hub.services.rollouts.get(rollout.id) : null), 'aborted for silence', { timeoutMs: 90_000 });
   assert.match(done.reason, /did not report/);
   // Manual controls answer too.
   assert.equal((await api(`/rollouts/${rollout.id}/promote`, {})).status, 409, 'an ended rollout cannot be promoted');
