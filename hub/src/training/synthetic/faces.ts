@@ -81,6 +81,8 @@ export interface ImageSize {
   height: number;
 }
 
+const SIDES = [-1, 1] as const;
+
 export const FACE_SIZE: ImageSize = { width: 92, height: 112 };
 
 export const NEUTRAL_VARIATION: FaceVariation = {
@@ -238,7 +240,7 @@ function rasterFace(id: FaceIdentity, v: FaceVariation, width: number, height: n
         a = hairBack;
       }
       // Ears.
-      for (const side of [-1, 1]) {
+      for (const side of SIDES) {
         const ear = ellipse(u - (fcx + side * frx * 0.97), w - (ey + 0.12), 0.085 * (1 - 0.3 * Math.max(0, side * yaw)), 0.16, px);
         if (ear > 0) {
           val += (skin * 0.88 - val) * ear;
@@ -319,7 +321,7 @@ function rasterFace(id: FaceIdentity, v: FaceVariation, width: number, height: n
           s += (skin * 0.72 - s) * flank * smoothstep(0, 0.3, along) * (0.5 + 0.5 * lk);
         }
         s += (skin * 0.68 - s) * ellipse(u - nx0, w - (noseTip + 0.025), id.noseWidth, 0.03, 0.03) * 0.6;
-        for (const side of [-1, 1]) {
+        for (const side of SIDES) {
           s += (skin * 0.3 - s) * ellipse(u - (nx0 + side * id.noseWidth * 0.45), w - noseTip, 0.033, 0.018, px);
         }
         // Mouth: lips and the dark line between them.
@@ -505,8 +507,13 @@ export function renderScene(opts: { seed: number; faces: readonly SceneFace[]; w
     const ca = Math.cos(ang);
     const sa = Math.sin(ang);
     const thick = r.range(1, 4);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
+    const reach = kind === 2 ? sx + thick : Math.hypot(sx, sy) / 2 + 1;
+    const y0 = Math.max(0, Math.floor(cy - reach));
+    const y1 = Math.min(height, Math.ceil(cy + reach));
+    const x0 = Math.max(0, Math.floor(cx - reach));
+    const x1 = Math.min(width, Math.ceil(cx + reach));
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
         const dx = x + 0.5 - cx;
         const dy = y + 0.5 - cy;
         let cov = 0;

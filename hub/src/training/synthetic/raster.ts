@@ -3,7 +3,7 @@ import { seededRandom } from '../seeded-random.js';
 /** Small numeric helpers shared by the synthetic image generators. */
 
 export function clamp(v: number, lo = 0, hi = 1): number {
-  return v < lo ? lo : v > hi ? hi : v;
+  return Math.min(hi, Math.max(lo, v));
 }
 
 /** Hermite smoothstep of `x` between `e0` and `e1` (0 below, 1 above). */
