@@ -20,6 +20,10 @@ export async function startProcess(main: string, env: Record<string, string>, re
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Never outlive the test or bench that started us, whatever way it ends.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  child.once('exit', () => process.removeListener('exit', killChild));
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
