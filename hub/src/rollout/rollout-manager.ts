@@ -1,6 +1,6 @@
-import { ConflictError, type DeviceRole, errorMessage, type Logger, MODEL_TYPE_OF_ROLE, type ModelType, NotFoundError } from '@edgeloop/shared';
+import { ConflictError, errorMessage, type Logger, MODEL_TYPE_OF_ROLE, type ModelType, NotFoundError } from '@edgeloop/shared';
 import type { HubEvents } from '../events/hub-events.js';
-import type { FleetService } from '../fleet/fleet-service.js';
+import type { DeviceView, FleetService } from '../fleet/fleet-service.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { Db } from '../store/db.js';
 import { type GroupFigures, judgeRollout, type RolloutThresholds, selectCanary } from './canary-policy.js';
@@ -111,10 +111,7 @@ export class RolloutManager {
 
   async abort(id: number, reason: string): Promise<RolloutView> {
     const r = this.running(id);
-    if (r.previousVersion !== null) {
-      const previous = this.d.registry.get(r.modelType, r.previousVersion);
-      for (const deviceId of r.canary) await this.d.fleet.setDesiredModel(deviceId, r.modelType, previous.signed, true);
-    }
+    if (r.previousVersion !== null) await this.d.rollout.deploy(r.modelType, r.previousVersion, r.canary, true);
     this.d.registry.setStatus(r.modelType, r.version, 'rolled-back');
     this.finish(id, 'aborted', reason);
     this.d.events.record('RolloutAborted', r.modelType, r.version, { rolloutId: id, reason });
@@ -128,10 +125,7 @@ export class RolloutManager {
     if (running) await this.abort(running.id, 'manual rollback');
     const from = this.d.registry.active(modelType)?.version ?? null;
     this.d.registry.setStatus(modelType, version, 'active');
-    const role = (Object.keys(MODEL_TYPE_OF_ROLE) as DeviceRole[]).find((x) => MODEL_TYPE_OF_ROLE[x] === modelType);
-    const devices = role ? this.d.fleet.idsByRole(role) : [];
-    const rec = this.d.registry.get(modelType, version);
-    for (const id of devices) await this.d.fleet.setDesiredModel(id, modelType, rec.signed, true);
+    const devices = await this.d.rollout.deploy(modelType, version, undefined, true);
     this.d.events.record('ModelRolledBack', modelType, from, { to: version, devices: devices.length, manual: true });
     return devices;
   }
@@ -142,16 +136,18 @@ export class RolloutManager {
     for (const row of rows) {
       const r = toView(row);
       const since = r.startedAt;
-      const figures = { canary: this.figures(r.modelType, r.canary, r.version, since), control: this.figures(r.modelType, r.control, null, since) };
+      // One read of each device per tick.
+      const views = new Map([...r.canary, ...r.control].map((id) => [id, this.d.fleet.get(id)]));
+      const figures = { canary: this.figures(r.modelType, r.canary, r.version, since, views), control: this.figures(r.modelType, r.control, null, since, views) };
       this.d.db.prepare('UPDATE rollouts SET figures_json = ? WHERE id = ?').run(JSON.stringify(figures), r.id);
       const notReported = r.canary.filter((id) => {
-        const rep = this.d.fleet.get(id).reported;
+        const rep = views.get(id)?.reported;
         const m = rep?.status === 'online' ? rep.models[r.modelType] : undefined;
         return !(m && m.version === r.version && m.state === 'active');
       });
       // A canary device that rolled back says so in its retained state (and later in a report event).
       const reportedRollback = r.canary.filter((id) => {
-        const rep = this.d.fleet.get(id).reported;
+        const rep = views.get(id)?.reported;
         return rep?.status === 'online' && (rep.models[r.modelType]?.refusedVersions ?? []).includes(r.version);
       });
       const eventRollback = (
@@ -193,13 +189,14 @@ export class RolloutManager {
   }
 
   /** A group's live figures: inference telemetry on `version` (or each device's own version) and laundry corrections. */
-  private figures(modelType: ModelType, devices: string[], version: number | null, since: string): GroupFigures {
+  private figures(modelType: ModelType, devices: string[], version: number | null, since: string, views: ReadonlyMap<string, DeviceView>): GroupFigures {
     let requests = 0;
     let errors = 0;
     let p95Weighted = 0;
     for (const id of devices) {
-      const t = this.d.fleet.get(id).telemetry;
-      const rep = this.d.fleet.get(id).reported;
+      const view = views.get(id);
+      const t = view?.telemetry ?? null;
+      const rep = view?.reported ?? null;
       const v = version ?? (rep?.status === 'online' ? (rep.models[modelType]?.version ?? null) : null);
       const s = t && v !== null ? t.inference[`${modelType}@${v}`] : undefined;
       if (!s) continue;

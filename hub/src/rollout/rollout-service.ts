@@ -1,4 +1,4 @@
-import { type DeviceRole, type Logger, MODEL_TYPE_OF_ROLE, type ModelType } from '@edgeloop/shared';
+import { type Logger, MODEL_TYPE_OF_ROLE, type ModelType, ROLE_OF_MODEL_TYPE } from '@edgeloop/shared';
 import type { FleetService } from '../fleet/fleet-service.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 
@@ -22,13 +22,15 @@ export class RolloutService {
     await this.fleet.setDesiredModel(deviceId, modelType, active.signed);
   }
 
-  /** Sets `version` as the desired model for the given devices (all of the role when omitted). */
-  async deploy(modelType: ModelType, version: number, deviceIds?: string[]): Promise<string[]> {
+  /**
+   * Sets `version` as the desired model for the given devices (all of the role when omitted);
+   * `rollback` makes it a signed rollback directive that may go below what a device runs.
+   */
+  async deploy(modelType: ModelType, version: number, deviceIds?: string[], rollback = false): Promise<string[]> {
     const rec = this.registry.get(modelType, version);
-    const role = (Object.keys(MODEL_TYPE_OF_ROLE) as DeviceRole[]).find((r) => MODEL_TYPE_OF_ROLE[r] === modelType);
-    const targets = deviceIds ?? (role ? this.fleet.idsByRole(role) : []);
-    for (const id of targets) await this.fleet.setDesiredModel(id, modelType, rec.signed);
-    this.log.info({ modelType, version, devices: targets.length }, 'deployment set');
+    const targets = deviceIds ?? this.fleet.idsByRole(ROLE_OF_MODEL_TYPE[modelType]);
+    for (const id of targets) await this.fleet.setDesiredModel(id, modelType, rec.signed, rollback);
+    this.log.info({ modelType, version, devices: targets.length, rollback }, 'deployment set');
     return targets;
   }
 }

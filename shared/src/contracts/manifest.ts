@@ -11,6 +11,8 @@ export type DeviceRole = z.infer<typeof deviceRoleSchema>;
 
 /** Which model a device of each role serves. */
 export const MODEL_TYPE_OF_ROLE: Record<DeviceRole, ModelType> = { 'gym-door': 'face', laundry: 'laundry' };
+/** Which role serves each model type. */
+export const ROLE_OF_MODEL_TYPE: Record<ModelType, DeviceRole> = { face: 'gym-door', laundry: 'laundry' };
 
 export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters');
 export const isoDateSchema = z.iso.datetime({ offset: true });
