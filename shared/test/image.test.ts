@@ -139,6 +139,21 @@ describe('pixelsToTensor', () => {
     for (const v of out) assertClose(v, 2, 1e-6, 'value');
   });
 
+  test('standardize: each channel ends with zero mean and unit variance; a flat image is all zeros', () => {
+    const raw = new Uint8Array(8 * 8);
+    for (let i = 0; i < 64; i++) raw[i] = 40 + 2 * i;
+    const out = pixelsToTensor(raw, spec({ width: 8, height: 8, channels: 1, mean: [0], std: [1], standardize: true }));
+    const mean = out.reduce((a, b) => a + b, 0) / 64;
+    const variance = out.reduce((a, b) => a + (b - mean) ** 2, 0) / 64;
+    assertClose(mean, 0, 1e-5, 'mean');
+    assertClose(variance, 1, 1e-4, 'variance');
+    // Brightness and contrast changes do not change the standardized tensor.
+    const brighter = raw.map((v) => Math.min(255, Math.round(v * 1.5 + 10)));
+    const out2 = pixelsToTensor(brighter, spec({ width: 8, height: 8, channels: 1, mean: [0], std: [1], standardize: true }));
+    for (let i = 0; i < 64; i++) assertClose(out2[i], out[i], 0.05, `pixel ${i}`);
+    for (const v of pixelsToTensor(new Uint8Array(64).fill(90), spec({ width: 8, height: 8, channels: 1, mean: [0], std: [1], standardize: true }))) assertClose(v, 0, 1e-9, 'flat');
+  });
+
   test('a buffer of the wrong size is a ValidationError', () => {
     assert.throws(() => pixelsToTensor(new Uint8Array(8 * 8 * 3 - 1), spec({ width: 8, height: 8 })), assertValidationError);
     assert.throws(() => pixelsToTensor(new Uint8Array(8 * 8), spec({ width: 8, height: 8, channels: 3 })), assertValidationError);

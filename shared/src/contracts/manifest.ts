@@ -41,6 +41,8 @@ export const preprocessSpecSchema = z.strictObject({
   std: z.array(z.number().positive()).min(1).max(3),
   inputName: z.string().min(1),
   outputName: z.string().min(1),
+  /** After mean/std: scale each image to zero mean and unit variance per channel (lighting invariance). */
+  standardize: z.boolean().optional(),
 });
 export type PreprocessSpec = z.infer<typeof preprocessSpecSchema>;
 

@@ -33,6 +33,19 @@ export function pixelsToTensor(raw: Uint8Array, spec: PreprocessSpec): Float32Ar
     const std = spec.std[c] ?? spec.std[0] ?? 1;
     const base = c * plane;
     for (let i = 0; i < plane; i++) out[base + i] = ((raw[i * srcChannels + c] as number) / 255 - mean) / std;
+    if (spec.standardize) standardizePlane(out, base, plane);
   }
   return out;
+}
+
+/** In place: out[base .. base+n) → zero mean, unit variance (a flat plane becomes all zeros). */
+function standardizePlane(out: Float32Array, base: number, n: number): void {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += out[base + i] as number;
+  const m = sum / n;
+  let sq = 0;
+  for (let i = 0; i < n; i++) sq += ((out[base + i] as number) - m) ** 2;
+  const sd = Math.sqrt(sq / n);
+  const inv = sd > 1e-6 ? 1 / sd : 0;
+  for (let i = 0; i < n; i++) out[base + i] = ((out[base + i] as number) - m) * inv;
 }
