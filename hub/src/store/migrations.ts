@@ -134,4 +134,42 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE artifacts ADD COLUMN kind TEXT NOT NULL DEFAULT 'model';
   `,
+  `
+  CREATE TABLE training_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_type TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,
+    stage TEXT,
+    reason TEXT,
+    seed INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT,
+    candidate_version INTEGER,
+    report_sha256 TEXT
+  );
+  CREATE UNIQUE INDEX training_runs_one_open ON training_runs (model_type) WHERE status IN ('running', 'held');
+  CREATE TABLE training_stages (
+    run_id INTEGER NOT NULL REFERENCES training_runs (id),
+    stage TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    finished_at TEXT,
+    seconds REAL,
+    output_json TEXT,
+    error TEXT,
+    PRIMARY KEY (run_id, stage)
+  );
+  CREATE TABLE training_progress (
+    run_id INTEGER NOT NULL REFERENCES training_runs (id),
+    epoch INTEGER NOT NULL,
+    loss REAL NOT NULL,
+    accuracy REAL,
+    val_accuracy REAL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+  );
+  `,
 ];
