@@ -9,6 +9,9 @@ import { makeFailpoint } from './config/failpoint.js';
 import type { AgentConfig } from './config/schema.js';
 import { buildDeviceState } from './device-state.js';
 import { InferenceEventRecorder } from './inference/inference-events.js';
+import { buildDoorActuator } from './door/door-actuator.js';
+import { DoorController } from './door/door-controller.js';
+import { SampleSpool } from './door/sample-spool.js';
 import { InferenceService } from './inference/inference-service.js';
 import { bootSlot } from './model/boot.js';
 import { ContentStore } from './model/content-store.js';
@@ -177,8 +180,33 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     ? new InferenceEventRecorder({ deviceId: config.deviceId, modelType, sink: { enqueueMany: (e) => outbox.enqueueMany(e), kick: () => sender.kick() }, flushMs: config.events.flushMs, log })
     : null;
   const inference = new InferenceService(modelType, slot, stats, recorder ? (r) => recorder.record(r) : undefined);
+  const door =
+    modelType === 'face'
+      ? new DoorController({
+          deviceId: config.deviceId,
+          actuator: buildDoorActuator(config.door, log.child({ module: 'door' })),
+          holdOffMs: config.door.holdOffMs,
+          record: (version, access) => emit('access', version, { ...access }),
+          log: log.child({ module: 'door' }),
+        })
+      : null;
+  const spool =
+    door && config.door.uploadSamples
+      ? new SampleSpool({ dataDir, hubHttpUrl: config.hub.httpUrl, deviceId: config.deviceId, password: () => password, log: log.child({ module: 'samples' }) })
+      : null;
+  const answer = async (image: Buffer) => {
+    const { res, extras } = await inference.inferWithExtras(image);
+    if (!door || res.modelType !== 'face' || !('decision' in res.result)) return res;
+    const decision = res.result;
+    const opened = await door.onDecision(res.version, decision);
+    if (opened && spool && extras.faceCrop && decision.memberId && decision.score !== null) {
+      spool.add(extras.faceCrop, decision.memberId, decision.score, res.version).catch((err) => log.warn({ err: errorMessage(err) }, 'face sample not spooled'));
+    }
+    return { ...res, door: { opened } };
+  };
+  spool?.kick();
   const api = buildAgentApi({
-    inference,
+    inference: { infer: answer },
     log: log.child({ module: 'api' }),
     maxImageBytes: config.api.maxImageBytes,
     status: { status: () => ({ mqttConnected: mqttClient?.connected ?? false, outboxPending: outbox.count(), spare: slot.spare?.version ?? null, ...deviceState() }) },
@@ -212,6 +240,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       telemetry.stop();
       controller.stop();
       recorder?.stop();
+      spool?.stop();
+      await door?.close();
       await sideload.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -9,6 +9,8 @@ import type { HubConfig } from './config/schema.js';
 import { newSecret } from './fleet/credentials.js';
 import { EnrolmentService } from './fleet/enrolment-service.js';
 import { FleetService } from './fleet/fleet-service.js';
+import { FaceBundles } from './faces/face-bundles.js';
+import { Members } from './faces/members.js';
 import { IntakeService } from './intake/intake-service.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import { KeyStore } from './registry/key-store.js';
@@ -59,7 +61,17 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   const events = new HubEvents(db, log.child({ module: 'events' }));
   const { canaryFraction, checkIntervalMs, ...defaults } = config.rollout;
   const rollouts = new RolloutManager({ db, fleet, registry, rollout, events, log: log.child({ module: 'rollouts' }), defaults, canaryFraction, checkIntervalMs });
-  const services: HubServices = { log, db, keys, artifacts, registry, fleet, enrolment, intake, rollout, rollouts, events, training, broker: null };
+  const faces = new FaceBundles({
+    registry,
+    artifacts,
+    intake,
+    log: log.child({ module: 'faces' }),
+    onGalleryVersion: async (rec) => {
+      await rollout.deploy('face', rec.version);
+    },
+  });
+  const members = new Members({ intake, artifacts, faces, log: log.child({ module: 'members' }) });
+  const services: HubServices = { log, db, keys, artifacts, registry, fleet, enrolment, intake, rollout, rollouts, events, training, faces, members, broker: null };
 
   if (config.training.bootstrapOnStart) await training.bootstrapMissing();
 

@@ -1,5 +1,7 @@
 import type { Logger } from '@edgeloop/shared';
 import type { HubBroker } from './broker/broker.js';
+import type { FaceBundles } from './faces/face-bundles.js';
+import type { Members } from './faces/members.js';
 import type { EnrolmentService } from './fleet/enrolment-service.js';
 import type { FleetService } from './fleet/fleet-service.js';
 import type { IntakeService } from './intake/intake-service.js';
@@ -26,5 +28,7 @@ export interface HubServices {
   rollouts: RolloutManager;
   events: HubEvents;
   training: TrainingService;
+  faces: FaceBundles;
+  members: Members;
   broker: HubBroker | null;
 }

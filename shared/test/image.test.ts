@@ -150,7 +150,7 @@ describe('pixelsToTensor', () => {
     // Brightness and contrast changes do not change the standardized tensor.
     const brighter = raw.map((v) => Math.round(v * 1.2 + 10)); // stays below 255: no clipping
     const out2 = pixelsToTensor(brighter, spec({ width: 8, height: 8, channels: 1, mean: [0], std: [1], standardize: true }));
-    for (let i = 0; i < 64; i++) assertClose(out2[i], out[i], 0.05, `pixel ${i}`);
+    for (let i = 0; i < 64; i++) assertClose(out2[i], out[i] as number, 0.05, `pixel ${i}`);
     for (const v of pixelsToTensor(new Uint8Array(64).fill(90), spec({ width: 8, height: 8, channels: 1, mean: [0], std: [1], standardize: true }))) assertClose(v, 0, 1e-9, 'flat');
   });
 

@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { EdgeloopError, httpStatusOf, type Logger, NotFoundError, ValidationError } from '@edgeloop/shared';
-import type { InferenceService } from '../inference/inference-service.js';
 import { METRICS_CONTENT_TYPE } from '../telemetry/prometheus.js';
 
 export interface AgentStatusSource {
@@ -11,7 +10,8 @@ export interface AgentStatusSource {
 
 /** The local API the door controller and the tablet call. */
 export function buildAgentApi(opts: {
-  inference: InferenceService;
+  /** Image bytes → the JSON answer (a laundry classification or a face decision). */
+  inference: { infer(image: Buffer): Promise<unknown> };
   status: AgentStatusSource;
   metrics: () => string;
   log: Logger;

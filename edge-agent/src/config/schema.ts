@@ -3,6 +3,49 @@ import { z } from 'zod';
 
 const MB = 1024 * 1024;
 
+const DOOR_DEFAULTS = {
+  actuator: 'none' as const,
+  command: '',
+  args: [] as string[],
+  url: '',
+  method: 'POST' as const,
+  gpioValuePath: '',
+  activeHigh: true,
+  pulseMs: 3_000,
+  timeoutMs: 5_000,
+  holdOffMs: 3_000,
+  uploadSamples: true,
+};
+
+export const doorConfigSchema = z
+  .object({
+    /** none: decisions only; command: run a program; http: call a URL; gpio: pulse a GPIO line (sysfs value file). */
+    actuator: z.enum(['none', 'command', 'http', 'gpio']).default(DOOR_DEFAULTS.actuator),
+    /** command: program to run; gets EDGELOOP_MEMBER_ID, EDGELOOP_DEVICE_ID and EDGELOOP_SCORE in its environment. */
+    command: z.string().default(''),
+    args: z.array(z.string()).default([]),
+    /** http: the door controller's URL; receives JSON {memberId, deviceId, score, at}. */
+    url: z.string().default(''),
+    method: z.enum(['POST', 'PUT']).default('POST'),
+    /** gpio: e.g. /sys/class/gpio/gpio17/value (exported and set to output by the device image). */
+    gpioValuePath: z.string().default(''),
+    activeHigh: z.boolean().default(true),
+    /** gpio: how long the line stays active. */
+    pulseMs: z.number().int().min(10).max(60_000).default(3_000),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+    /** The same member in front of the door again within this time does not fire the door again. */
+    holdOffMs: z.number().int().min(0).max(600_000).default(3_000),
+    /** Send the aligned crop of each member decision to the hub as a training sample. */
+    uploadSamples: z.boolean().default(true),
+  })
+  .superRefine((d, ctx) => {
+    if (d.actuator === 'command' && !d.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'the command actuator needs door.command' });
+    if (d.actuator === 'http' && !URL.canParse(d.url)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'the http actuator needs a valid door.url' });
+    if (d.actuator === 'gpio' && !d.gpioValuePath) ctx.addIssue({ code: 'custom', path: ['gpioValuePath'], message: 'the gpio actuator needs door.gpioValuePath' });
+  })
+  .default(DOOR_DEFAULTS);
+export type DoorConfig = z.infer<typeof doorConfigSchema>;
+
 export const agentConfigSchema = z.object({
   deviceId: deviceIdSchema,
   role: deviceRoleSchema,
@@ -90,6 +133,8 @@ export const agentConfigSchema = z.object({
       maxBundleBytes: z.number().int().positive().default(1024 * MB),
     })
     .default({ dir: '', maxBundleBytes: 1024 * MB }),
+  /** Gym door: what opens the door for a recognised member. */
+  door: doorConfigSchema,
   testing: z
     .object({
       /** Fault injection for crash tests: the process SIGKILLs itself when it reaches this point. */

@@ -1,12 +1,15 @@
 import {
   type Classification,
+  classifyLaundry,
+  type GreyImage,
   type ModelType,
   normalizeEmbedding,
   preprocessImage,
   ValidationError,
 } from '@edgeloop/shared';
 import type { LoadedModel } from '../model/loaded-model.js';
-import { classifyLaundry } from './laundry-tiles.js';
+import { decideFace, type FaceDecision } from './face-pipeline.js';
+
 import type { Lease, ServingSlot } from '../model/serving-slot.js';
 
 export type InferenceResult =
@@ -18,7 +21,14 @@ export type InferenceResult =
       latencyMs: number;
       servedBySpare?: true;
     }
+  | { modelType: 'face'; version: number; result: FaceDecision; latencyMs: number; servedBySpare?: true }
+  /** A face network shipped without a face pipeline (detector and gallery): the raw embedding. */
   | { modelType: 'face'; version: number; result: { embedding: number[] }; latencyMs: number; servedBySpare?: true };
+
+/** A face decision's aligned crop, handed to the observer of answered requests (training samples). */
+export interface AnswerExtras {
+  faceCrop?: GreyImage | null;
+}
 
 export interface InferenceObserver {
   record(modelType: ModelType, version: number, latencyMs: number, ok: boolean): void;
@@ -35,33 +45,40 @@ export class InferenceService {
     private readonly modelType: ModelType,
     private readonly slot: ServingSlot,
     private readonly observer?: InferenceObserver,
-    private readonly onResult?: (res: InferenceResult) => void,
+    private readonly onResult?: (res: InferenceResult, extras: AnswerExtras) => void,
   ) {}
 
   async infer(image: Buffer): Promise<InferenceResult> {
-    const res = await this.answer(image);
-    this.onResult?.(res);
-    return res;
+    return (await this.inferWithExtras(image)).res;
   }
 
-  private async answer(image: Buffer): Promise<InferenceResult> {
+  /** Like `infer`, plus what the pipeline produced on the way (a face decision's aligned crop). */
+  async inferWithExtras(image: Buffer): Promise<{ res: InferenceResult; extras: AnswerExtras }> {
+    const extras: AnswerExtras = {};
+    const res = await this.answer(image, extras);
+    this.onResult?.(res, extras);
+    return { res, extras };
+  }
+
+  private async answer(image: Buffer, extras: AnswerExtras): Promise<InferenceResult> {
     const lease = await this.slot.acquire();
     try {
-      return await this.runOn(lease, image);
+      return await this.runOn(lease, image, extras);
     } catch (err) {
       if (err instanceof ValidationError) throw err;
       const spare = this.slot.acquireFallback(lease.model);
       if (!spare) throw err;
       try {
-        return { ...(await this.runOn(spare, image)), servedBySpare: true };
+        return { ...(await this.runOn(spare, image, extras)), servedBySpare: true };
       } catch {
         throw err;
       }
     }
   }
 
-  private async runOn(lease: Lease, image: Buffer): Promise<InferenceResult> {
+  private async runOn(lease: Lease, image: Buffer, extras: AnswerExtras): Promise<InferenceResult> {
     if (this.modelType === 'laundry') return this.runLaundry(lease, image);
+    if (lease.model.face) return this.runFace(lease, image, extras);
     const { model } = lease;
     const t0 = performance.now();
     let ok = false;
@@ -98,6 +115,26 @@ export class InferenceService {
       };
     } catch (err) {
       if (err instanceof ValidationError) outcome = 'bad-image'; // a bad image says nothing about the model
+      throw err;
+    } finally {
+      lease.release();
+      if (outcome !== 'bad-image') this.observer?.record(this.modelType, model.version, performance.now() - t0, outcome === 'ok');
+    }
+  }
+
+  /** Frame → face decision on one bundle: its detector, embedder, threshold and gallery together. */
+  private async runFace(lease: Lease, image: Buffer, extras: AnswerExtras): Promise<InferenceResult> {
+    const { model } = lease;
+    const face = model.face as NonNullable<LoadedModel['face']>;
+    const t0 = performance.now();
+    let outcome: 'ok' | 'failed' | 'bad-image' = 'failed';
+    try {
+      const out = await decideFace(model.network, face, image);
+      outcome = 'ok';
+      extras.faceCrop = out.crop;
+      return { modelType: 'face', version: model.version, result: out.decision, latencyMs: performance.now() - t0 };
+    } catch (err) {
+      if (err instanceof ValidationError) outcome = 'bad-image';
       throw err;
     } finally {
       lease.release();

@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { EdgeloopError, type Logger, type Manifest, OnnxModel } from '@edgeloop/shared';
+import { EdgeloopError, FaceDetector, FaceGallery, type FaceSpec, type Logger, type Manifest, OnnxModel } from '@edgeloop/shared';
 import type { ContentStore } from './content-store.js';
 import { Lifecycle } from './lifecycle.js';
+
+/** A face bundle's other parts: they load, serve and unload together with its embedding network. */
+export interface FaceAssets {
+  detector: FaceDetector;
+  gallery: FaceGallery;
+  spec: FaceSpec;
+}
 
 /** One model version in memory, with the count of requests running on it. */
 export class LoadedModel {
@@ -12,6 +19,7 @@ export class LoadedModel {
     readonly manifest: Manifest,
     readonly network: OnnxModel,
     readonly lifecycle: Lifecycle,
+    readonly face: FaceAssets | null = null,
   ) {}
 
   get version(): number {
@@ -41,6 +49,7 @@ export class LoadedModel {
     await this.drained();
     this.lifecycle.transition('unloaded', reason);
     await this.network.release();
+    await this.face?.detector.release();
   }
 }
 
@@ -65,19 +74,43 @@ export async function loadModel(opts: {
     lc.transition('loading', 'opening network in onnxruntime');
     const bytes = await readFile(store.pathOf(net.sha256));
     const network = await OnnxModel.load(bytes, manifest.preprocess, { intraOpThreads: opts.intraOpThreads });
-    lc.transition('warming', 'warm-up inference');
+    let face: FaceAssets | null = null;
     try {
+      face = manifest.face ? await loadFaceAssets(manifest, manifest.face, store, opts.intraOpThreads) : null;
+      lc.transition('warming', 'warm-up inference');
       const { channels, height, width } = manifest.preprocess;
       const out = await network.runTensor(new Float32Array(channels * height * width));
       if (out.length === 0 || !out.every(Number.isFinite)) throw new EdgeloopError('model-warmup', 'warm-up produced non-finite output');
+      if (face && face.gallery.dim !== out.length) {
+        throw new EdgeloopError('model-load', `gallery templates have ${face.gallery.dim} values, the network's embedding ${out.length}`);
+      }
+      if (face) await face.detector.detect({ data: new Uint8Array(64 * 48), width: 64, height: 48 });
     } catch (err) {
       await network.release();
+      await face?.detector.release();
       throw err;
     }
     lc.transition('ready', 'warmed up');
-    return new LoadedModel(manifest, network, lc);
+    return new LoadedModel(manifest, network, lc, face);
   } catch (err) {
     lc.fail((err as Error).message);
     throw err;
   }
+}
+
+async function loadFaceAssets(manifest: Manifest, spec: FaceSpec, store: ContentStore, intraOpThreads: number): Promise<FaceAssets> {
+  const file = (role: 'detector' | 'gallery') => {
+    const f = manifest.files.find((x) => x.role === role);
+    if (!f) throw new EdgeloopError('model-load', `face bundle has no ${role} file`);
+    return readFile(store.pathOf(f.sha256));
+  };
+  let gallery: FaceGallery;
+  try {
+    gallery = FaceGallery.decode(await file('gallery'));
+  } catch (err) {
+    throw new EdgeloopError('model-load', `gallery: ${(err as Error).message}`);
+  }
+  if (gallery.size !== spec.members) throw new EdgeloopError('model-load', `gallery holds ${gallery.size} members, the manifest says ${spec.members}`);
+  const detector = await FaceDetector.load(await file('detector'), spec.detector, { intraOpThreads });
+  return { detector, gallery, spec };
 }

@@ -21,7 +21,7 @@ export function buildHttpApp(s: HubServices, adminToken: string, urls: { mqttUrl
   app.disable('x-powered-by');
   // Before the 1 MB JSON parser and the admin mount: these routers parse their own (photo) bodies.
   app.use('/api/v1/device', requireDevice(s.fleet), deviceIntakeRoutes(s.intake, s.fleet));
-  app.use('/api/v1/intake', requireAdmin(adminToken), adminIntakeRoutes(s.intake));
+  app.use('/api/v1/intake', requireAdmin(adminToken), adminIntakeRoutes(s.intake, s.members));
   app.get('/metrics', metricsHandler(s.db, () => s.broker?.connectedClients ?? 0));
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => {

@@ -1,6 +1,7 @@
 import {
   canonicalize,
   ConflictError,
+  type FaceSpec,
   type Manifest,
   type ManifestFile,
   manifestSchema,
@@ -27,6 +28,8 @@ export interface NewVersion {
   parentVersion: number | null;
   evidenceSha256: string | null;
   status: VersionStatus;
+  /** Face bundles: detector, crop and threshold (with `detector` and `gallery` files). */
+  face?: FaceSpec;
 }
 
 export interface VersionRecord {
@@ -83,6 +86,7 @@ export class ModelRegistry {
         metrics: input.metrics,
         parentVersion: input.parentVersion,
         evidenceSha256: input.evidenceSha256,
+        ...(input.face ? { face: input.face } : {}),
       });
       const signed = signEnvelope(manifest, this.keys.signing);
       this.db

@@ -11,7 +11,7 @@ import { conv2d, dense, flatten, globalAveragePool, maxPool, relu, softmax } fro
 import { OnnxGraphBuilder, type TensorInit } from './onnx/onnx-writer.js';
 import { heUniform, seededRandom } from './seeded-random.js';
 
-export type FaultKind = 'throws' | 'nan' | 'slow';
+export type FaultKind = 'throws' | 'nan' | 'slow' | 'hang' | 'hog';
 
 const INPUT = 'input';
 const OUTPUT = 'output';
@@ -23,6 +23,11 @@ const SLOW_WIDTH = 256;
 const SLOW_DEPTH = 64;
 /** Distinct 256×256 weight matrices, reused round-robin along the chain (keeps the file small). */
 const SLOW_WEIGHTS = 4;
+/** 'hang': a chain this wide and deep takes many seconds per inference, a hang for any caller with a deadline. */
+const HANG_WIDTH = 1024;
+const HANG_DEPTH = 256;
+/** 'hog': the intermediate tensor [HOG_PLANES, 1024, 1024] floats, 1.5 GiB, allocated on every real inference. */
+const HOG_PLANES = 384;
 
 /**
  * A laundry-shaped network that passes warm-up on an all-zero input but, on any real image:
@@ -30,7 +35,9 @@ const SLOW_WEIGHTS = 4;
  *  - 'nan':    outputs NaN (logits + 0 · sqrt(-max|x|));
  *  - 'slow':   outputs valid probabilities, but only after a long chain of MatMuls over the input
  *              whose (bounded) result is multiplied by 0 and added to the logits, so onnxruntime
- *              cannot fold it away.
+ *              cannot fold it away;
+ *  - 'hang':   the same, far wider and deeper: many seconds per inference;
+ *  - 'hog':    expands the input to a 1.5 GiB tensor on every inference (memory a sandbox must cap).
  * Weights are deterministic for a given seed.
  */
 export function buildFaultModel(kind: FaultKind, seed = 1): BootstrapModel {
@@ -66,18 +73,25 @@ export function buildFaultModel(kind: FaultKind, seed = 1): BootstrapModel {
   } else if (kind === 'nan') {
     // sqrt(-0) = -0 at warm-up; sqrt(negative) = NaN in service, and 0 · NaN = NaN.
     logits = op('Add', [logits, op('Mul', [op('Sqrt', [op('Neg', [maxAbs])]), constant('zero', { dims: [], data: [0] })])]);
+  } else if (kind === 'hog') {
+    // planes = 1 + min(ceil(max|x|), 1) · (HOG_PLANES - 1): 1 at warm-up (4 MiB), HOG_PLANES in service.
+    const on = op('Min', [op('Cast', [op('Ceil', [maxAbs])], { to: 7 }), constant('one', { dims: [], data: [1], type: 'int64' })]);
+    const planes = op('Add', [op('Mul', [on, constant('extra', { dims: [], data: [HOG_PLANES - 1], type: 'int64' })]), constant('base', { dims: [], data: [1], type: 'int64' })]);
+    const shape = op('Concat', [op('Unsqueeze', [planes, constant('axis0', { dims: [1], data: [0], type: 'int64' })]), constant('plane', { dims: [2], data: [1024, 1024], type: 'int64' })], { axis: 0 });
+    const big = op('Expand', [op('Tanh', [maxAbs]), shape]);
+    const mean = op('ReduceMean', [big], { keepdims: 0 });
+    logits = op('Add', [logits, op('Mul', [mean, constant('zero', { dims: [], data: [0] })])]);
   } else {
+    const [wide, depth] = kind === 'hang' ? [HANG_WIDTH, HANG_DEPTH] : [SLOW_WIDTH, SLOW_DEPTH];
     // Rows of the input → [rows, width] → widen to SLOW_WIDTH → SLOW_DEPTH × (MatMul + Tanh) → mean → · 0.
     // Tanh keeps every value bounded, so the product with 0 is exactly 0 (never inf · 0 = NaN).
     const rows = op('Reshape', [x, constant('rows_shape', { dims: [2], data: [-1, width], type: 'int64' })]);
-    const scale = 1 / Math.sqrt(SLOW_WIDTH);
+    const scale = 1 / Math.sqrt(wide);
     const uniform = (count: number, limit: number): Float32Array => Float32Array.from({ length: count }, () => (rand() * 2 - 1) * limit);
-    const widen = constant('slow_in', { dims: [width, SLOW_WIDTH], data: uniform(width * SLOW_WIDTH, Math.sqrt(3 / width)) });
-    const weights = Array.from({ length: SLOW_WEIGHTS }, () =>
-      constant('slow_w', { dims: [SLOW_WIDTH, SLOW_WIDTH], data: uniform(SLOW_WIDTH * SLOW_WIDTH, Math.sqrt(3) * scale * 1.5) }),
-    );
+    const widen = constant('slow_in', { dims: [width, wide], data: uniform(width * wide, Math.sqrt(3 / width)) });
+    const weights = Array.from({ length: SLOW_WEIGHTS }, () => constant('slow_w', { dims: [wide, wide], data: uniform(wide * wide, Math.sqrt(3) * scale * 1.5) }));
     let y = op('Tanh', [op('MatMul', [rows, widen])]);
-    for (let k = 0; k < SLOW_DEPTH; k++) y = op('Tanh', [op('MatMul', [y, weights[k % SLOW_WEIGHTS] as string])]);
+    for (let k = 0; k < depth; k++) y = op('Tanh', [op('MatMul', [y, weights[k % SLOW_WEIGHTS] as string])]);
     const mean = op('ReduceMean', [y], { keepdims: 0 });
     logits = op('Add', [logits, op('Mul', [mean, constant('zero', { dims: [], data: [0] })])]);
   }

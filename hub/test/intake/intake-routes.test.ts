@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -33,7 +34,7 @@ before(async () => {
   // As the hub wires it: the intake routers first (they parse bodies up to 8 MB), then the app's 1 MB parser.
   const app = express();
   app.use('/device', requireDevice(fleet), deviceIntakeRoutes(intake, fleet));
-  app.use('/admin', adminIntakeRoutes(intake));
+  app.use('/admin', adminIntakeRoutes(intake, hub.services.members));
   app.use(express.json({ limit: '1mb' }));
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(hub.services.log));
@@ -224,8 +225,11 @@ describe('admin intake', () => {
 
     const del = await call('/admin/members/cy', { method: 'DELETE' });
     assert.equal(del.status, 200);
-    assert.equal((del.body.unreferencedSha256 as string[]).length, 4);
-    assert.ok((del.body.unreferencedSha256 as string[]).includes(String(sample.body.sha256)));
+    assert.equal(del.body.removedPhotos, 4);
+    // The photos and the sample's photo are erased from the artifact store, not only unlinked.
+    for (const sha of [...(more.body.photos as string[]), String(sample.body.sha256)]) {
+      assert.equal(existsSync(hub.services.artifacts.pathOf(sha)), false, `${sha} still on disk`);
+    }
     const n = (sql: string) => (hub.services.db.prepare(sql).get() as { n: number }).n;
     assert.equal(n("SELECT COUNT(*) AS n FROM member_photos WHERE member_id = 'cy'"), 0);
     assert.equal(n("SELECT COUNT(*) AS n FROM face_samples WHERE member_id = 'cy'"), 0);

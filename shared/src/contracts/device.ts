@@ -93,7 +93,7 @@ export const telemetrySchema = z.object({
 });
 export type Telemetry = z.infer<typeof telemetrySchema>;
 
-export const DEVICE_EVENT_TYPES = ['inference', 'sample', 'deployed', 'rolled-back', 'refused', 'boot'] as const;
+export const DEVICE_EVENT_TYPES = ['inference', 'sample', 'access', 'deployed', 'rolled-back', 'refused', 'boot'] as const;
 
 /** Device → hub events travel through the agent's outbox; `id` makes redelivery idempotent. */
 export const deviceEventSchema = z.object({

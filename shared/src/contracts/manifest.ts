@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { signedEnvelopeSchema } from '../crypto/signing.js';
+import { faceSpecSchema } from './face.js';
 
 export const MODEL_TYPES = ['face', 'laundry'] as const;
 export const modelTypeSchema = z.enum(MODEL_TYPES);
@@ -66,6 +67,8 @@ export const manifestSchema = z.strictObject({
   parentVersion: z.number().int().positive().nullable(),
   /** SHA-256 of the verification report that admitted this version (null for bootstrap models). */
   evidenceSha256: sha256Schema.nullable(),
+  /** Face bundles: detector, crop and match threshold (files with roles `detector` and `gallery`). */
+  face: faceSpecSchema.optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 

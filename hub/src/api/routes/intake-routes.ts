@@ -1,6 +1,7 @@
 import express, { type Response, Router } from 'express';
 import { type DeviceRole, ForbiddenError, UnauthorizedError } from '@edgeloop/shared';
 import { z } from 'zod';
+import type { Members } from '../../faces/members.js';
 import type { IntakeService } from '../../intake/intake-service.js';
 import {
   branchSchema,
@@ -125,7 +126,7 @@ export function deviceIntakeRoutes(intake: IntakeService, fleet: DeviceDirectory
 }
 
 /** Endpoints for administrators; mount behind the admin token. */
-export function adminIntakeRoutes(intake: IntakeService): Router {
+export function adminIntakeRoutes(intake: IntakeService, members: Members): Router {
   const r = Router();
   r.use(express.json({ limit: INTAKE_BODY_LIMIT }));
 
@@ -143,7 +144,7 @@ export function adminIntakeRoutes(intake: IntakeService): Router {
   });
   r.post('/members', async (req, res) => {
     const b = await parseBody(newMemberBody, req.body, 'member');
-    res.status(201).json(await intake.addMember({ id: b.id, name: b.name, branch: b.branch }, b.photosBase64));
+    res.status(201).json(await members.enrol({ id: b.id, name: b.name, branch: b.branch }, b.photosBase64));
   });
   r.get('/members/:id/photos', (req, res) => {
     const id = parseInput(memberIdSchema, req.params.id, 'member id');
@@ -152,11 +153,11 @@ export function adminIntakeRoutes(intake: IntakeService): Router {
   r.post('/members/:id/photos', async (req, res) => {
     const id = parseInput(memberIdSchema, req.params.id, 'member id');
     const b = await parseBody(memberPhotosBody, req.body, 'member photos');
-    res.status(201).json(await intake.addMemberPhotos(id, b.photosBase64));
+    res.status(201).json(await members.addPhotos(id, b.photosBase64));
   });
-  r.delete('/members/:id', (req, res) => {
+  r.delete('/members/:id', async (req, res) => {
     const id = parseInput(memberIdSchema, req.params.id, 'member id');
-    res.json({ id, unreferencedSha256: intake.deleteMember(id) });
+    res.json(await members.delete(id));
   });
   return r;
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { EdgeloopError, OnnxModel, type PreprocessSpec, ValidationError, openImage, preprocessImage } from '@edgeloop/shared';
-import { buildBootstrapModel } from '../../hub/src/training/bootstrap-models.js';
-import { conv2d, dense, flatten, softmax } from '../../hub/src/training/onnx/layers.js';
-import { OnnxGraphBuilder } from '../../hub/src/training/onnx/onnx-writer.js';
-import { DEFAULT_TILE_OPTIONS, classifyLaundry } from '../src/inference/laundry-tiles.js';
+import { classifyLaundry, DEFAULT_TILE_OPTIONS, EdgeloopError, OnnxModel, type PreprocessSpec, ValidationError, openImage, preprocessImage } from '@edgeloop/shared';
+import { buildBootstrapModel } from '../src/training/bootstrap-models.js';
+import { conv2d, dense, flatten, softmax } from '../src/training/onnx/layers.js';
+import { OnnxGraphBuilder } from '../src/training/onnx/onnx-writer.js';
+
 
 const LABELS = ['good', 'defect'];
 const SPEC: PreprocessSpec = buildBootstrapModel('laundry', 1).preprocess; // 3×64×64, mean 0.5, std 0.25

@@ -1,0 +1,261 @@
+import * as ort from 'onnxruntime-node';
+import { EdgeloopError, ValidationError } from '../errors.js';
+import type { DetectorSpec } from './detector-spec.js';
+import type { FaceBox, GreyImage } from './types.js';
+
+/**
+ * Face detection with a fully convolutional window classifier (see detector-spec.ts): the frame is
+ * resampled to a pyramid of scales in plain TS, the network turns each level into a score map in
+ * one run, cells above the threshold become boxes in frame pixels, and non-maximum suppression keeps
+ * the best of overlapping ones.
+ */
+
+/** A single-channel image, bytes or floats, row-major. */
+export interface PixelPlane {
+  data: ArrayLike<number>;
+  width: number;
+  height: number;
+}
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Intersection over union of two boxes (0 when either is empty). */
+export function iou(a: Rect, b: Rect): number {
+  const inter = intersection(a, b);
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+function intersection(a: Rect, b: Rect): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/**
+ * Greedy non-maximum suppression, best score first: a box is dropped when its IoU with a better
+ * kept box exceeds `iouThreshold`, or when more than `containThreshold` of it lies inside a better
+ * kept box (a face part found at a finer scale). Returns at most `maxBoxes`, best first.
+ */
+export function nonMaxSuppression<T extends Rect & { score: number }>(
+  boxes: readonly T[],
+  iouThreshold: number,
+  maxBoxes: number,
+  containThreshold = 1,
+): T[] {
+  const kept: T[] = [];
+  for (const b of [...boxes].sort((x, y) => y.score - x.score)) {
+    if (kept.length >= maxBoxes) break;
+    const area = b.width * b.height;
+    const clash = kept.some((k) => iou(k, b) > iouThreshold || (area > 0 && intersection(k, b) / area > containThreshold));
+    if (!clash) kept.push(b);
+  }
+  return kept;
+}
+
+/** Source taps (index, weight) of each destination pixel along one axis, box-filter (area) resampling. */
+function areaTaps(start: number, length: number, dst: number, srcSize: number): { idx: Int32Array; w: Float32Array; off: Int32Array } {
+  const step = length / dst;
+  const off = new Int32Array(dst + 1);
+  const idx: number[] = [];
+  const wts: number[] = [];
+  for (let i = 0; i < dst; i++) {
+    let a = start + i * step;
+    let b = a + step;
+    if (step < 1) {
+      // Upsampling: a one-pixel footprint centred on the sample (linear interpolation).
+      const c = (a + b) / 2;
+      a = c - 0.5;
+      b = c + 0.5;
+    }
+    const span = b - a;
+    for (let p = Math.floor(a); p < b; p++) {
+      const cover = Math.min(b, p + 1) - Math.max(a, p);
+      if (cover <= 1e-6) continue;
+      idx.push(Math.min(srcSize - 1, Math.max(0, p)));
+      wts.push(cover / span);
+    }
+    off[i + 1] = idx.length;
+  }
+  return { idx: Int32Array.from(idx), w: Float32Array.from(wts), off };
+}
+
+/**
+ * Resamples the region `r` (frame pixels, may be fractional or reach outside; edges are clamped)
+ * of a grey image to `dw`×`dh` by area averaging. Values stay in 0..255 (floats).
+ */
+export function resampleArea(img: PixelPlane, r: Rect, dw: number, dh: number): Float32Array {
+  const tx = areaTaps(r.x, r.width, dw, img.width);
+  const ty = areaTaps(r.y, r.height, dh, img.height);
+  const src = img.data;
+  const sw = img.width;
+  // Horizontal pass over the source rows the vertical taps touch (a contiguous range).
+  let y0 = img.height;
+  let y1 = -1;
+  for (const y of ty.idx) {
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  const rows = new Float32Array(Math.max(0, y1 - y0 + 1) * dw);
+  const { idx: xi, w: xw, off: xo } = tx;
+  for (let y = y0; y <= y1; y++) {
+    const base = y * sw;
+    const o = (y - y0) * dw;
+    for (let i = 0; i < dw; i++) {
+      let s = 0;
+      const end = xo[i + 1] as number;
+      for (let k = xo[i] as number; k < end; k++) s += (src[base + (xi[k] as number)] as number) * (xw[k] as number);
+      rows[o + i] = s;
+    }
+  }
+  const out = new Float32Array(dw * dh);
+  for (let j = 0; j < dh; j++) {
+    const o = j * dw;
+    const end = ty.off[j + 1] as number;
+    for (let k = ty.off[j] as number; k < end; k++) {
+      const ro = ((ty.idx[k] as number) - y0) * dw;
+      const w = ty.w[k] as number;
+      for (let i = 0; i < dw; i++) out[o + i] = (out[o + i] as number) + (rows[ro + i] as number) * w;
+    }
+  }
+  return out;
+}
+
+/** Frames are enlarged at most this much: smaller faces than box.height·window/2 pixels are not looked for. */
+const MAX_UPSCALE = 2;
+
+/**
+ * Pyramid scales (frame → network input), largest first, covering faces of minFace..maxFace of the
+ * frame height (capped at MAX_UPSCALE; levels smaller than one window are left out).
+ */
+export function pyramidScales(spec: DetectorSpec, width: number, height: number): number[] {
+  const faceInWindow = spec.box.height * spec.window;
+  const hi = Math.min(MAX_UPSCALE, faceInWindow / (spec.minFace * height));
+  const lo = faceInWindow / (spec.maxFace * height);
+  const out: number[] = [];
+  for (let s = hi; s >= lo / Math.sqrt(spec.scaleStep); s /= spec.scaleStep) {
+    if (Math.round(width * s) < spec.window || Math.round(height * s) < spec.window) break;
+    out.push(s);
+  }
+  return out;
+}
+
+/**
+ * The frame resampled to each scale (area averaging, each level straight from the frame: the same
+ * resampling the training windows get), normalised to network input.
+ */
+export function pyramid(img: GreyImage, scales: readonly number[], mean: number, std: number): PixelPlane[] {
+  const levels: PixelPlane[] = [];
+  for (const s of scales) {
+    const width = Math.round(img.width * s);
+    const height = Math.round(img.height * s);
+    levels.push({ data: resampleArea(img, { x: 0, y: 0, width: img.width, height: img.height }, width, height), width, height });
+  }
+  const k = 1 / (255 * std);
+  const b = mean / std;
+  for (const l of levels) {
+    const d = l.data as Float32Array;
+    for (let i = 0; i < d.length; i++) d[i] = (d[i] as number) * k - b;
+  }
+  return levels;
+}
+
+/**
+ * Score map → face boxes in frame pixels. `out` is the network output for one level, NCHW with 5
+ * channels: face logit, then the box correction (dx, dy: centre shift in window sides; dw, dh: log
+ * size factors) relative to spec.box of each cell's window.
+ */
+export function scoreMapBoxes(
+  out: ArrayLike<number>,
+  mapWidth: number,
+  mapHeight: number,
+  scaleX: number,
+  scaleY: number,
+  spec: DetectorSpec,
+): FaceBox[] {
+  const boxes: FaceBox[] = [];
+  const { window: win, stride, box } = spec;
+  const plane = mapWidth * mapHeight;
+  const logit = Math.log(spec.threshold / (1 - spec.threshold));
+  const clampLog = (v: number): number => Math.exp(Math.min(1, Math.max(-1, v)));
+  for (let c = 0; c < plane; c++) {
+    const z = out[c] as number;
+    if (!(z >= logit)) continue;
+    const i = Math.floor(c / mapWidth);
+    const j = c - i * mapWidth;
+    const w = box.width * win * clampLog(out[3 * plane + c] as number);
+    const h = box.height * win * clampLog(out[4 * plane + c] as number);
+    const cx = j * stride + win * (box.x + box.width / 2 + (out[plane + c] as number));
+    const cy = i * stride + win * (box.y + box.height / 2 + (out[2 * plane + c] as number));
+    boxes.push({ x: (cx - w / 2) / scaleX, y: (cy - h / 2) / scaleY, width: w / scaleX, height: h / scaleY, score: 1 / (1 + Math.exp(-z)) });
+  }
+  return boxes;
+}
+
+export function validateGreyImage(img: GreyImage): void {
+  const { width, height, data } = img ?? {};
+  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
+    throw new ValidationError(`image size must be positive integers, got ${String(width)}x${String(height)}`);
+  }
+  if (!(data instanceof Uint8Array) || data.length !== width * height) {
+    throw new ValidationError(`expected ${width * height} grey pixels for ${width}x${height}, got ${data instanceof Uint8Array ? data.length : typeof data}`);
+  }
+}
+
+export interface FaceDetectorOptions {
+  intraOpThreads?: number;
+}
+
+export class FaceDetector {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly spec: DetectorSpec,
+  ) {}
+
+  static async load(onnxBytes: Uint8Array, spec: DetectorSpec, opts: FaceDetectorOptions = {}): Promise<FaceDetector> {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(onnxBytes, {
+        intraOpNumThreads: opts.intraOpThreads ?? 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      throw new EdgeloopError('model-load', `onnxruntime could not load the face detector: ${(err as Error).message}`);
+    }
+    if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
+      await session.release();
+      throw new EdgeloopError(
+        'model-load',
+        `detector has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], spec expects ${spec.inputName} → ${spec.outputName}`,
+      );
+    }
+    return new FaceDetector(session, spec);
+  }
+
+  /** Faces in a grey frame, best first, at most spec.maxFaces. */
+  async detect(img: GreyImage): Promise<FaceBox[]> {
+    validateGreyImage(img);
+    const spec = this.spec;
+    const all: FaceBox[] = [];
+    for (const level of pyramid(img, pyramidScales(spec, img.width, img.height), spec.mean, spec.std)) {
+      const { width: dw, height: dh } = level;
+      const input = new ort.Tensor('float32', level.data as Float32Array, [1, 1, dh, dw]);
+      const out = (await this.session.run({ [spec.inputName]: input }))[spec.outputName];
+      if (out?.dims.length !== 4 || out.dims[1] !== 5) throw new EdgeloopError('model-output', `detector produced no [1, 5, h, w] ${spec.outputName}`);
+      const mh = out.dims[2] as number;
+      const mw = out.dims[3] as number;
+      all.push(...scoreMapBoxes(out.data as Float32Array, mw, mh, dw / img.width, dh / img.height, spec));
+    }
+    return nonMaxSuppression(all, spec.nmsIou, spec.maxFaces, spec.nmsContain);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
