@@ -3,7 +3,8 @@
  *
  * Order: @tensorflow/tfjs-node-gpu (only when importable AND a GPU is visible) → @tensorflow/tfjs-node
  * → wasm (XNNPACK; ~80x faster than 'cpu' for conv training here) → cpu. The native packages are
- * optional and imported dynamically; the wasm backend gets the gradient kernels it lacks registered.
+ * optional and imported dynamically; the wasm backend gets the gradient kernels it lacks registered
+ * (and a faster Conv2DBackpropInput).
  *
  * tfjs is a process-wide singleton: backends, once initialised, stay registered and `tf.setBackend`
  * switches between them. Calling initTfRuntime again is cheap; it re-activates the requested backend
@@ -15,6 +16,7 @@ import path from 'node:path';
 import type { Logger } from '@edgeloop/shared';
 import * as tf from '@tensorflow/tfjs';
 import { findMissingKernels, registerConv2DBackpropFilterForWasm } from './conv2d-backprop-filter.js';
+import { registerConv2DBackpropInputForWasm } from './conv2d-backprop-input.js';
 
 export type TfBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -110,6 +112,8 @@ async function loadWasm(): Promise<string> {
     wasm.setWasmPaths(dir);
   }
   registerConv2DBackpropFilterForWasm(tf);
+  // wasm's own input gradient is a scalar loop; this one runs through XNNPACK's forward conv.
+  registerConv2DBackpropInputForWasm(tf);
   await setAndCheck('wasm');
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const info = `SIMD ${simd ? 'on' : 'off'}, ${wasm.getThreadsCount()} thread(s)`;
