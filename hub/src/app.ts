@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { createLogger, type DecodedMessage, type Logger, writeFileAtomic } from '@edgeloop/shared';
+import { createLogger, type DecodedMessage, errorMessage, type Logger, writeFileAtomic } from '@edgeloop/shared';
 import { buildHttpApp, listen, portOf } from './api/http-server.js';
 import { HubBroker } from './broker/broker.js';
 import type { HubConfig } from './config/schema.js';
@@ -20,6 +20,7 @@ import { RolloutManager } from './rollout/rollout-manager.js';
 import { RolloutService } from './rollout/rollout-service.js';
 import type { HubServices } from './services.js';
 import { openDatabase } from './store/db.js';
+import { buildTraining } from './training/pipeline/wire.js';
 import { TrainingService } from './training/training-service.js';
 
 export interface RunningHub {
@@ -71,7 +72,38 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
     },
   });
   const members = new Members({ intake, artifacts, faces, log: log.child({ module: 'members' }) });
-  const services: HubServices = { log, db, keys, artifacts, registry, fleet, enrolment, intake, rollout, rollouts, events, training, faces, members, broker: null };
+  const trainingLog = log.child({ module: 'training' });
+  const pipelines = buildTraining(
+    config,
+    { intake, artifacts, registry, fleet, rollout, rollouts, faces, log: trainingLog },
+    {
+      db,
+      dataDir,
+      events,
+      log: trainingLog,
+      publish: (p) => services.broker?.publishFleet('training', p).catch((err) => trainingLog.debug({ err: errorMessage(err) }, 'progress not published')),
+    },
+  );
+  const services: HubServices = {
+    log,
+    db,
+    keys,
+    artifacts,
+    registry,
+    fleet,
+    enrolment,
+    intake,
+    rollout,
+    rollouts,
+    events,
+    training,
+    faces,
+    members,
+    trainingRuns: pipelines.store,
+    saga: pipelines.saga,
+    scheduler: pipelines.scheduler,
+    broker: null,
+  };
 
   if (config.training.bootstrapOnStart) await training.bootstrapMissing();
 
@@ -95,6 +127,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   fleet.attachBroker(broker);
   events.attachBroker(broker);
   rollouts.start();
+  // Runs a crash interrupted continue where they stopped; then the triggers are checked.
+  pipelines.saga.resumeUnfinished();
+  if (config.training.checkIntervalMs > 0) pipelines.scheduler.start();
   await broker.publishFleet('keys', keys.keySet());
   await fleet.republishAll();
 
@@ -119,6 +154,9 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
+      pipelines.scheduler.stop();
+      pipelines.saga.stop();
+      await pipelines.saga.idle();
       rollouts.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -12,6 +12,9 @@ import type { HubEvents } from './events/hub-events.js';
 import type { RolloutManager } from './rollout/rollout-manager.js';
 import type { RolloutService } from './rollout/rollout-service.js';
 import type { Db } from './store/db.js';
+import type { RunStore } from './training/pipeline/run-store.js';
+import type { TrainingSaga } from './training/pipeline/saga.js';
+import type { TrainingScheduler } from './training/pipeline/scheduler.js';
 import type { TrainingService } from './training/training-service.js';
 
 /** Everything the hub's modules are wired with; built once in app.ts and passed down. */
@@ -29,6 +32,9 @@ export interface HubServices {
   events: HubEvents;
   training: TrainingService;
   faces: FaceBundles;
+  trainingRuns: RunStore;
+  saga: TrainingSaga;
+  scheduler: TrainingScheduler;
   members: Members;
   broker: HubBroker | null;
 }

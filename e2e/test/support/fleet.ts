@@ -111,7 +111,7 @@ export class Fleet {
 
 function startFleetHub(dir: string, httpPort: number, mqttPort: number): Promise<RunningHub> {
   return startHub(
-    hubConfigSchema.parse({ dataDir: join(dir, 'hub'), logLevel: 'silent', http: { port: httpPort }, mqtt: { port: mqttPort }, admin: { token: 'fleet-admin-token-0123' } }),
+    hubConfigSchema.parse({ dataDir: join(dir, 'hub'), logLevel: 'silent', http: { port: httpPort }, mqtt: { port: mqttPort }, admin: { token: 'fleet-admin-token-0123' }, training: { checkIntervalMs: 0 } }),
     createLogger({ name: 'hub', level: 'silent' }),
   );
 }

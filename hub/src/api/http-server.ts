@@ -13,6 +13,7 @@ import { errorMiddleware } from './errors.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { enrolmentRoutes, fleetAdminRoutes } from './routes/fleet-admin-routes.js';
 import { rolloutRoutes } from './routes/rollout-routes.js';
+import { trainingRoutes } from './routes/training-routes.js';
 import { adminKeyRoutes, publicKeyRoutes } from './routes/key-routes.js';
 import { publicRoutes } from './routes/public-routes.js';
 
@@ -31,7 +32,7 @@ export function buildHttpApp(s: HubServices, adminToken: string, urls: { mqttUrl
     res.type('html').send(adminPage());
   });
   app.use('/api/v1', publicRoutes(s), publicKeyRoutes(s), enrolmentRoutes(s, urls));
-  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s), fleetAdminRoutes(s), rolloutRoutes(s));
+  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s), fleetAdminRoutes(s), rolloutRoutes(s), trainingRoutes(s));
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(s.log.child({ module: 'http' })));
   return app;

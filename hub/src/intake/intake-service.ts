@@ -190,6 +190,19 @@ export class IntakeService {
     return { id, sha256 };
   }
 
+  /** The newest face samples (successful authentications), for training. */
+  faceSamples(limit = 5_000): { id: string; memberId: string; sha256: string; score: number; at: string }[] {
+    return (
+      this.db.prepare('SELECT id, member_id, sha256, score, at FROM face_samples ORDER BY at DESC, id LIMIT ?').all(limit) as {
+        id: string;
+        member_id: string;
+        sha256: string;
+        score: number;
+        at: string;
+      }[]
+    ).map((r) => ({ id: r.id, memberId: r.member_id, sha256: r.sha256, score: r.score, at: r.at }));
+  }
+
   /** Deletes face samples older than the retention period; returns how many. */
   pruneFaceSamples(): number {
     const cutoff = new Date(this.now().getTime() - this.retentionMs).toISOString();

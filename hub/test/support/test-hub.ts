@@ -14,7 +14,7 @@ export interface TestHub extends RunningHub {
 }
 
 /** A real hub in-process: temp SQLite, aedes on 127.0.0.1:0, HTTP on 127.0.0.1:0. */
-export async function startTestHub(opts: { log?: Logger; dataDir?: string } = {}): Promise<TestHub> {
+export async function startTestHub(opts: { log?: Logger; dataDir?: string; training?: Record<string, unknown> } = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'edgeloop-hub-'));
   const config = hubConfigSchema.parse({
     dataDir,
@@ -22,6 +22,8 @@ export async function startTestHub(opts: { log?: Logger; dataDir?: string } = {}
     http: { host: '127.0.0.1', port: 0, publicUrl: '' },
     mqtt: { host: '127.0.0.1', port: 0 },
     admin: { token: TEST_ADMIN_TOKEN },
+    // Training runs only when a test asks for one, never because the wall clock passed 03:00.
+    training: { checkIntervalMs: 0, ...opts.training },
   });
   const hub = await startHub(config, opts.log ?? createLogger({ name: 'hub', level: 'silent' }));
   return {

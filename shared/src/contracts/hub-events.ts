@@ -22,3 +22,15 @@ export const hubEventSchema = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 export type HubEvent = z.infer<typeof hubEventSchema>;
+
+/** Live progress of a training run (one message per epoch), for the admin page and tools. */
+export const trainingProgressSchema = z.object({
+  runId: z.number().int().positive(),
+  modelType: modelTypeSchema,
+  epoch: z.number().int().positive(),
+  loss: z.number(),
+  accuracy: z.number().nullable(),
+  valAccuracy: z.number().nullable(),
+  at: isoDateSchema,
+});
+export type TrainingProgress = z.infer<typeof trainingProgressSchema>;

@@ -8,7 +8,7 @@ import {
   signedDesiredStateSchema,
   telemetrySchema,
 } from './device.js';
-import { hubEventSchema } from './hub-events.js';
+import { hubEventSchema, trainingProgressSchema } from './hub-events.js';
 import { signedKeySetSchema } from './keys.js';
 
 export const TOPIC_PREFIX = 'edgeloop/v1';
@@ -31,6 +31,8 @@ export type TopicName = keyof typeof TOPICS;
 export const FLEET_TOPICS = {
   keys: { topic: `${TOPIC_PREFIX}/fleet/keys`, schema: signedKeySetSchema, retain: true },
   events: { topic: `${TOPIC_PREFIX}/fleet/events`, schema: hubEventSchema, retain: false },
+  /** The latest epoch of the latest training run (retained: a page that subscribes sees it at once). */
+  training: { topic: `${TOPIC_PREFIX}/fleet/training`, schema: trainingProgressSchema, retain: true },
 } as const;
 export type FleetTopicName = keyof typeof FLEET_TOPICS;
 export type TopicPayload<N extends TopicName> = z.infer<(typeof TOPICS)[N]['schema']>;
