@@ -1,8 +1,8 @@
-import sharp from 'sharp';
 import type { PreprocessSpec } from '../contracts/manifest.js';
 import { ValidationError, errorMessage } from '../errors.js';
 import { openImage } from './decode.js';
 import { pixelsToTensor, preprocessImage } from './preprocess.js';
+import { cropResize } from './resample.js';
 
 export interface TileBox {
   x: number;
@@ -41,12 +41,12 @@ export interface ImageTilesOptions {
 }
 
 export interface ImageTiles {
-  /** Boxes in the coordinates of the decoded (oriented, possibly downscaled) photo. */
+  /** Boxes in the coordinates of the oriented photo, downscaled to maxSide if it was larger. */
   plan: TilePlan;
-  /** Size of the decoded photo the plan refers to. */
+  /** Size of the (oriented, possibly downscaled) photo the plan refers to. */
   width: number;
   height: number;
-  /** Original (oriented) size ÷ decoded size: multiply a box by it for original-photo coordinates. */
+  /** Original (oriented) size ÷ `width`: multiply a box by it for original-photo coordinates. */
   scale: number;
   /** All tiles, each resized to spec.width×spec.height and normalised, concatenated NCHW. */
   batch: Float32Array;
@@ -120,65 +120,93 @@ export function autoTileSide(width: number, height: number, spec: PreprocessSpec
 
 /**
  * Image bytes → the whole photo plus overlapping tiles of it, each as network input (NCHW floats
- * normalised per the spec, exactly like preprocessImage). The photo is decoded once (oriented,
- * downscaled to `maxSide` if huge); tiles are cropped and resized from the decoded pixels.
+ * normalised per the spec, like preprocessImage).
+ *
+ * The plan is made on the "logical" photo: oriented, downscaled to `maxSide` if huge (width, height,
+ * scale and the boxes all refer to it). A photo that fits in one tile goes through preprocessImage
+ * unchanged. Otherwise the photo is decoded by sharp once (oriented, RGB or grey), already shrunk by
+ * the tile scale k = tile side ÷ network input side (never below 1, and never so far that the whole
+ * photo would end up smaller than the input), so a full tile is about spec-sized in the decoded
+ * pixels. Each tile is then its box in those pixels (origin and size rounded to whole pixels) and
+ * the whole photo is the entire buffer, both resized to the input in TypeScript (see cropResize:
+ * area average when shrinking, usually a plain copy for full tiles). One decode replaces a sharp
+ * pipeline per input, which is what made this function slow.
+ *
+ * Difference from preprocessImage for `whole`: preprocessImage resizes the original straight to the
+ * input with sharp's lanczos3; here it is lanczos3 to the decoded size, then an area average to the
+ * input, so `whole` is very slightly softer (values differ by a few 1/255 on textured photos, not at
+ * all on flat areas). Training (laundry bags) and the device both build their inputs through this
+ * function, so they see identical inputs by construction.
  */
 export async function imageTiles(data: Buffer | Uint8Array, spec: PreprocessSpec, opts: ImageTilesOptions): Promise<ImageTiles> {
   const maxSide = opts.maxSide ?? DEFAULT_MAX_SIDE;
   if (!Number.isInteger(maxSide) || maxSide < 1) throw new RangeError(`imageTiles: maxSide ${maxSide} must be a positive integer`);
 
   let raw: Buffer;
+  let channels: number;
+  let plan: TilePlan;
   let width: number;
   let height: number;
-  let channels: number;
   let scale = 1;
+  let downscaled = false;
+  let decW: number;
+  let decH: number;
   try {
     let img = openImage(data);
     const meta = await img.metadata();
     const origW = meta.autoOrient?.width ?? meta.width;
     const origH = meta.autoOrient?.height ?? meta.height;
-    if (origW !== undefined && origH !== undefined && Math.max(origW, origH) <= maxSide) {
+    if (!origW || !origH) throw new ValidationError('image has no size');
+    if (Math.max(origW, origH) > maxSide) {
+      const f = maxSide / Math.max(origW, origH);
+      width = Math.max(1, Math.round(origW * f));
+      height = Math.max(1, Math.round(origH * f));
+      scale = origW / width;
+      downscaled = true;
+    } else {
+      width = origW;
+      height = origH;
+    }
+    const tileSide = opts.tile > 0 ? opts.tile : autoTileSide(width, height, spec);
+    plan = planTiles(width, height, { tile: tileSide, overlap: opts.overlap, maxTiles: opts.maxTiles });
+    if (plan.boxes.length === 1 && !downscaled) {
       // A photo that fits in one tile needs no tiling: one pipeline, exactly as preprocessImage.
-      const tileSide = opts.tile > 0 ? opts.tile : autoTileSide(origW, origH, spec);
-      const single = planTiles(origW, origH, { tile: tileSide, overlap: opts.overlap, maxTiles: opts.maxTiles });
-      if (single.boxes.length === 1) {
-        const whole = await preprocessImage(data, spec);
-        return { plan: single, width: origW, height: origH, scale: 1, batch: whole, whole };
-      }
+      const whole = await preprocessImage(data, spec);
+      return { plan, width, height, scale, batch: whole, whole };
     }
+    // Decode shrink: a full tile becomes ≈ spec-sized; the whole photo stays ≥ spec-sized.
+    const k = Math.max(1, Math.min(plan.tile / spec.width, plan.tile / spec.height, width / spec.width, height / spec.height));
+    decW = Math.max(1, Math.round(width / k));
+    decH = Math.max(1, Math.round(height / k));
     img = img.rotate();
-    if (origW !== undefined && origH !== undefined && Math.max(origW, origH) > maxSide) {
-      img = img.resize(maxSide, maxSide, { fit: 'inside' });
-    }
+    if (decW !== origW || decH !== origH) img = img.resize(decW, decH, { fit: 'fill' });
     img = img.removeAlpha();
     img = spec.channels === 1 ? img.greyscale() : img.toColourspace('srgb');
     const out = await img.raw().toBuffer({ resolveWithObject: true });
     raw = out.data;
-    ({ width, height, channels } = out.info);
-    if (origW !== undefined) scale = origW / width;
+    channels = out.info.channels;
+    if (out.info.width !== decW || out.info.height !== decH) {
+      throw new ValidationError(`decoded ${out.info.width}x${out.info.height}, expected ${decW}x${decH}`);
+    }
   } catch (err) {
     if (err instanceof ValidationError) throw err;
     throw new ValidationError(`image could not be decoded: ${errorMessage(err)}`);
   }
 
-  const tile = opts.tile > 0 ? opts.tile : autoTileSide(width, height, spec);
-  const plan = planTiles(width, height, { tile, overlap: opts.overlap, maxTiles: opts.maxTiles });
-  const rawInput = { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } };
-  const resize = (box: TileBox | null): Promise<Buffer> => {
-    let img = sharp(raw, rawInput);
-    if (box && !(box.w === width && box.h === height)) img = img.extract({ left: box.x, top: box.y, width: box.w, height: box.h });
-    return img.resize(spec.width, spec.height, { fit: 'fill' }).raw().toBuffer();
+  const sx = width / decW;
+  const sy = height / decH;
+  const toDecoded = (b: TileBox): TileBox => {
+    const w = Math.min(decW, Math.max(1, Math.round(b.w / sx)));
+    const h = Math.min(decH, Math.max(1, Math.round(b.h / sy)));
+    const x = Math.min(decW - w, Math.round(b.x / sx));
+    const y = Math.min(decH - h, Math.round(b.y / sy));
+    return { x, y, w, h };
   };
+  const input = (box: TileBox): Float32Array => pixelsToTensor(cropResize(raw, decW, decH, channels, box, spec.width, spec.height), spec);
 
-  let pixels: Buffer[];
-  try {
-    pixels = await Promise.all([resize(null), ...plan.boxes.map((b) => resize(b))]);
-  } catch (err) {
-    throw new ValidationError(`image could not be tiled: ${errorMessage(err)}`);
-  }
   const per = spec.channels * spec.width * spec.height;
-  const whole = pixelsToTensor(pixels[0] as Buffer, spec);
+  const whole = input({ x: 0, y: 0, w: decW, h: decH });
   const batch = new Float32Array(per * plan.boxes.length);
-  for (let i = 0; i < plan.boxes.length; i++) batch.set(pixelsToTensor(pixels[i + 1] as Buffer, spec), i * per);
+  for (let i = 0; i < plan.boxes.length; i++) batch.set(input(toDecoded(plan.boxes[i] as TileBox)), i * per);
   return { plan, width, height, scale, batch, whole };
 }
