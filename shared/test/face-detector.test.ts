@@ -128,3 +128,46 @@ test('detectorSpecSchema is strict: a valid spec round-trips, unknown or missing
   assert.equal(detectorSpecSchema.safeParse({ ...SPEC, window: 0 }).success, false);
   assert.equal(detectorSpecSchema.safeParse({ ...SPEC, scaleStep: 1 }).success, false);
 });
+
+test('pyramid: shrinking levels (summed-area table) equal plain area resampling of the frame to 1e-6', () => {
+  // Deterministic noise with hard edges, odd sizes, so boundaries land everywhere inside pixels.
+  const w = 97;
+  const h = 61;
+  let seed = 12345;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed >>> 16;
+  };
+  const data = Uint8Array.from({ length: w * h }, (_, i) => ((i % w) > 40 && Math.floor(i / w) < 20 ? 255 : rnd() & 255));
+  const img = { data, width: w, height: h };
+  const mean = 0.5;
+  const std = 0.25;
+  // Shrinking (incl. 1:1, one-pixel and uneven sides), then enlarging and mixed levels (the reference path).
+  const scales = [1, 0.999, 0.8, 2 / 3, 0.5, 0.41, 1 / 3, 0.257, 0.1, 1 / 61, 1.3, 2];
+  const levels = pyramid(img, scales, mean, std);
+  assert.equal(levels.length, scales.length);
+  scales.forEach((s, n) => {
+    const width = Math.round(w * s);
+    const height = Math.round(h * s);
+    const level = levels[n];
+    assert.ok(level && level.width === width && level.height === height, `level ${n}`);
+    const ref = resampleArea(img, { x: 0, y: 0, width: w, height: h }, width, height);
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) {
+      const want = ((ref[i] as number) / 255 - mean) / std;
+      worst = Math.max(worst, Math.abs((level.data[i] as number) - want));
+    }
+    assert.ok(worst <= 1e-6, `scale ${s} (${width}x${height}): off by ${worst}`);
+  });
+  // A 320×240 frame through the detector's own scales.
+  const big = { data: Uint8Array.from({ length: 320 * 240 }, () => rnd() & 255), width: 320, height: 240 };
+  const bigScales = pyramidScales(SPEC, 320, 240);
+  pyramid(big, bigScales, mean, std).forEach((level, n) => {
+    const ref = resampleArea(big, { x: 0, y: 0, width: 320, height: 240 }, level.width, level.height);
+    for (let i = 0; i < ref.length; i++) {
+      const want = ((ref[i] as number) / 255 - mean) / std;
+      const got = level.data[i] as number;
+      if (Math.abs(got - want) > 1e-6) assert.fail(`level ${n} pixel ${i}: ${got} vs ${want}`);
+    }
+  });
+});

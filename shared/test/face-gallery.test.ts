@@ -79,3 +79,48 @@ describe('face crops', () => {
     assert.throws(() => cropFace({ data: new Uint8Array(3), width: 2, height: 2 }, { x: 0, y: 0, width: 1, height: 1, score: 1 }, { scaleX: 1, scaleY: 1, shiftY: 0 }, { width: 2, height: 2 }), ValidationError);
   });
 });
+
+describe('FaceGallery.match on a large gallery', () => {
+  test('same best member, score and runner-up as a plain scan over every template', () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
+    const dims = [128, 131]; // a multiple of 4 and one with a remainder
+    for (const dim of dims) {
+      const entries = Array.from({ length: 2000 }, (_, k) => ({
+        memberId: `m${k}`,
+        embeddings: Array.from({ length: 1 + (k % 3) }, () => Float32Array.from({ length: dim }, rnd)),
+      }));
+      const g = FaceGallery.fromEntries(entries);
+      const unit = (x: Float32Array) => {
+        const n = Math.sqrt(x.reduce((s, y) => s + y * y, 0));
+        return x.map((y) => y / n);
+      };
+      const templates = entries.map((e) => e.embeddings.map(unit));
+      for (let trial = 0; trial < 4; trial++) {
+        // Near one member's template (a clear match) and, on odd trials, plain noise.
+        const target = entries[(trial * 997) % entries.length] as (typeof entries)[number];
+        const q = Float32Array.from({ length: dim }, (_, j) => (trial % 2 === 0 ? (target.embeddings[0]?.[j] as number) : 0) + rnd() * 0.3);
+        const qu = unit(q);
+        let best = -Infinity;
+        let bestIdx = -1;
+        let second = -Infinity;
+        templates.forEach((ts, k) => {
+          const s = Math.max(...ts.map((t) => t.reduce((acc, x, j) => acc + x * (qu[j] as number), 0)));
+          if (s > best) {
+            second = best;
+            best = s;
+            bestIdx = k;
+          } else if (s > second) second = s;
+        });
+        const m = g.match(q);
+        assert.equal(m?.memberId, entries[bestIdx]?.memberId);
+        assert.ok(Math.abs((m?.score ?? 0) - best) < 1e-9, `${m?.score} vs ${best}`);
+        assert.ok(Math.abs((m?.secondScore ?? 0) - second) < 1e-9, `${m?.secondScore} vs ${second}`);
+        if (trial % 2 === 0) assert.equal(m?.memberId, target.memberId);
+      }
+    }
+  });
+});

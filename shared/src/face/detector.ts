@@ -5,9 +5,9 @@ import type { FaceBox, GreyImage } from './types.js';
 
 /**
  * Face detection with a fully convolutional window classifier (see detector-spec.ts): the frame is
- * resampled to a pyramid of scales in plain TS, the network turns each level into a score map in
- * one run, cells above the threshold become boxes in frame pixels, and non-maximum suppression keeps
- * the best of overlapping ones.
+ * resampled to a pyramid of scales in plain TS (from one summed-area table of the frame), the network
+ * turns each level into a score map in one run, cells above the threshold become boxes in frame
+ * pixels, and non-maximum suppression keeps the best of overlapping ones.
  */
 
 /** A single-channel image, bytes or floats, row-major. */
@@ -146,21 +146,110 @@ export function pyramidScales(spec: DetectorSpec, width: number, height: number)
 }
 
 /**
+ * Summed-area table of a grey image, float64 (exact: integer sums well below 2^53), with a zero first
+ * row and column: `sat[y * (width + 1) + x]` is the sum of the pixels [0, x) × [0, y).
+ */
+function summedArea(img: PixelPlane): Float64Array {
+  const { data, width: w, height: h } = img;
+  const sw = w + 1;
+  const sat = new Float64Array(sw * (h + 1));
+  for (let y = 0; y < h; y++) {
+    const src = y * w;
+    const prev = y * sw;
+    const cur = prev + sw;
+    let run = 0;
+    for (let x = 0; x < w; x++) {
+      run += data[src + x] as number;
+      sat[cur + x + 1] = (sat[prev + x + 1] as number) + run;
+    }
+  }
+  return sat;
+}
+
+/** Cell index and fraction of each boundary `i * step` (i = 0..n) along an axis of `size` pixels. */
+function boundaries(n: number, step: number, size: number): { cell: Int32Array; frac: Float64Array } {
+  const cell = new Int32Array(n + 1);
+  const frac = new Float64Array(n + 1);
+  for (let i = 0; i <= n; i++) {
+    const x = Math.min(size, i * step);
+    let p = Math.floor(x);
+    if (p >= size) p = size - 1;
+    cell[i] = p;
+    frac[i] = x - p;
+  }
+  return { cell, frac };
+}
+
+/**
+ * The whole frame area-averaged down to `dw`×`dh` (both ≤ the frame's size) from its summed-area
+ * table, normalised as `v * k - b`: the same values as resampleArea over the full frame (up to float
+ * rounding). Pixels are piecewise constant, so the integral over [0, x) × [0, y) is bilinear in
+ * (x, y) within a pixel: each boundary point is a bilinear lookup of the table, each output pixel
+ * the difference of its four corners over its area.
+ */
+function downsampleSat(sat: Float64Array, w: number, h: number, dw: number, dh: number, k: number, b: number): Float32Array {
+  const sx = w / dw;
+  const sy = h / dh;
+  const { cell: xc, frac: xf } = boundaries(dw, sx, w);
+  const { cell: yc, frac: yf } = boundaries(dh, sy, h);
+  const sw = w + 1;
+  const n = dw + 1;
+  const out = new Float32Array(dw * dh);
+  const scale = k / (sx * sy);
+  // Integral up to each boundary point of the previous and the current boundary row.
+  let prev = new Float64Array(n);
+  let cur = new Float64Array(n);
+  for (let j = 0; j <= dh; j++) {
+    const r0 = (yc[j] as number) * sw;
+    const r1 = r0 + sw;
+    const g = yf[j] as number;
+    for (let i = 0; i < n; i++) {
+      const p0 = r0 + (xc[i] as number);
+      const p1 = r1 + (xc[i] as number);
+      const f = xf[i] as number;
+      const a0 = sat[p0] as number;
+      const a1 = sat[p1] as number;
+      const top = a0 + f * ((sat[p0 + 1] as number) - a0);
+      cur[i] = top + g * (a1 + f * ((sat[p1 + 1] as number) - a1) - top);
+    }
+    if (j > 0) {
+      const o = (j - 1) * dw;
+      let left = (cur[0] as number) - (prev[0] as number);
+      for (let i = 0; i < dw; i++) {
+        const right = (cur[i + 1] as number) - (prev[i + 1] as number);
+        out[o + i] = (right - left) * scale - b;
+        left = right;
+      }
+    }
+    const t = prev;
+    prev = cur;
+    cur = t;
+  }
+  return out;
+}
+
+/**
  * The frame resampled to each scale (area averaging, each level straight from the frame: the same
- * resampling the training windows get), normalised to network input.
+ * resampling the training windows get), normalised to network input. Shrinking levels are cut from
+ * one summed-area table of the frame; enlarging ones (either side) go through resampleArea.
  */
 export function pyramid(img: GreyImage, scales: readonly number[], mean: number, std: number): PixelPlane[] {
   const levels: PixelPlane[] = [];
+  const k = 1 / (255 * std);
+  const b = mean / std;
+  let sat: Float64Array | undefined;
   for (const s of scales) {
     const width = Math.round(img.width * s);
     const height = Math.round(img.height * s);
-    levels.push({ data: resampleArea(img, { x: 0, y: 0, width: img.width, height: img.height }, width, height), width, height });
-  }
-  const k = 1 / (255 * std);
-  const b = mean / std;
-  for (const l of levels) {
-    const d = l.data as Float32Array;
-    for (let i = 0; i < d.length; i++) d[i] = (d[i] as number) * k - b;
+    let data: Float32Array;
+    if (width <= img.width && height <= img.height) {
+      sat ??= summedArea(img);
+      data = downsampleSat(sat, img.width, img.height, width, height, k, b);
+    } else {
+      data = resampleArea(img, { x: 0, y: 0, width: img.width, height: img.height }, width, height);
+      for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) * k - b;
+    }
+    levels.push({ data, width, height });
   }
   return levels;
 }
