@@ -17,3 +17,14 @@ export function heUniform(rand: () => number, count: number, fanIn: number): Flo
   for (let i = 0; i < count; i++) out[i] = (rand() * 2 - 1) * limit;
   return out;
 }
+
+/** A seeded Fisher–Yates shuffle (a new array). */
+export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
+  const rand = seededRandom(seed);
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j] as T, a[i] as T];
+  }
+  return a;
+}

@@ -11,7 +11,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { OnnxModel, openImage, preprocessImage, type Logger, type PreprocessSpec } from '@edgeloop/shared';
-import { seededRandom } from '../seeded-random.js';
+import { seededShuffle } from '../seeded-random.js';
 import type { GreyImageLike } from './augment.js';
 import { trainFaceEmbedder, type FaceEmbedderOptions, type FaceEmbedderResult, type FaceTrainingSample } from './embedder-training.js';
 import { chooseThreshold, matchGallery, type GalleryTemplates, type ScoreSets, type ScoreSummary, summariseScores, type ThresholdChoice } from './threshold.js';
@@ -124,15 +124,6 @@ export async function loadFaceFolder(dir: string): Promise<{ byIdentity: Map<str
   return { byIdentity, skipped };
 }
 
-function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const rand = seededRandom(seed);
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j] as T, a[i] as T];
-  }
-  return a;
-}
 
 /** Embeds photos through the device path (preprocessImage → onnxruntime); returns unit vectors. */
 async function embedAll(onnx: Uint8Array, spec: PreprocessSpec, photos: readonly Photo[]): Promise<Float32Array[]> {

@@ -11,7 +11,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { classifyLaundry, type Logger, OnnxModel, openImage, type PreprocessSpec } from '@edgeloop/shared';
-import { seededRandom } from '../seeded-random.js';
+import { seededShuffle } from '../seeded-random.js';
 import { type LaundryLabel, type LaundryTrainingOptions, type LaundryTrainingResult, type LaundryTrainingSample, trainLaundryClassifier } from './laundry-training.js';
 
 export const LAUNDRY_IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.pgm', '.ppm', '.pnm', '.gif']);
@@ -114,15 +114,6 @@ export async function loadLaundryFolder(dir: string): Promise<{ photos: Photo[];
   return { photos, skipped };
 }
 
-function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const rand = seededRandom(seed);
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j] as T, a[i] as T];
-  }
-  return a;
-}
 
 /** Stratified, seeded split: per class, ⌈fraction·n⌉ train (at least 1 test photo per class). */
 export function splitLaundry<T extends { label: LaundryLabel }>(photos: readonly T[], seed: number, fraction = 0.8): { train: T[]; test: T[] } {
