@@ -31,6 +31,24 @@ describe('FaceGallery', () => {
     assert.deepEqual(d.match(q), g.match(q));
   });
 
+  test('entries() gives back every member with their templates, to build the next gallery from', () => {
+    const g = FaceGallery.fromEntries([
+      { memberId: 'a', embeddings: [v(3, 4), v(0, 2)] },
+      { memberId: 'b', embeddings: [v(1, 0)] },
+    ]);
+    const e = g.entries();
+    assert.deepEqual(
+      e.map((x) => [x.memberId, x.embeddings.map((t) => Array.from(t))]),
+      [
+        ['a', [[0.6000000238418579, 0.800000011920929], [0, 1]]],
+        ['b', [[1, 0]]],
+      ],
+    );
+    const next = FaceGallery.fromEntries(e.filter((x) => x.memberId !== 'a'));
+    assert.deepEqual(next.memberIds(), ['b']);
+    assert.equal(g.size, 2, 'the source gallery is unchanged');
+  });
+
   test('an empty gallery matches nobody', () => {
     const g = FaceGallery.decode(FaceGallery.empty(8).encode());
     assert.equal(g.size, 0);

@@ -58,9 +58,14 @@ export class FaceBundles {
     },
   ) {}
 
-  /** Embeds every enrolled member's photos with `nets`; members without a usable photo are left out and reported. */
-  async buildGallery(nets: FaceNetworks): Promise<{ gallery: FaceGallery; missing: string[]; undetected: number }> {
+  /**
+   * Embeds every enrolled member's photos with `nets`; members without a usable photo are left out and
+   * reported. With `base` (a gallery made by the same embedder), a member whose template count still
+   * matches their photos keeps their templates: enrolling or deleting one member embeds nothing else.
+   */
+  async buildGallery(nets: FaceNetworks, base: FaceGallery | null = null): Promise<{ gallery: FaceGallery; missing: string[]; undetected: number }> {
     const embedderSha = sha256Hex(nets.embedder.onnx);
+    const kept = new Map((base?.entries() ?? []).map((e) => [e.memberId, e.embeddings]));
     const network = await OnnxModel.load(nets.embedder.onnx, nets.embedder.preprocess);
     const detector = await FaceDetector.load(nets.detector.onnx, nets.detector.spec);
     const spec = nets.embedder.preprocess;
@@ -70,6 +75,12 @@ export class FaceBundles {
     let dim = 0;
     try {
       for (const m of this.o.intake.listMembers()) {
+        const reuse = kept.get(m.id);
+        if (reuse && reuse.length === m.photos.length) {
+          dim = reuse[0]?.length ?? dim;
+          entries.push({ memberId: m.id, embeddings: reuse });
+          continue;
+        }
         const embeddings: Float32Array[] = [];
         for (const sha of m.photos) {
           const key = `${embedderSha}:${sha}`;
@@ -114,17 +125,32 @@ export class FaceBundles {
       const active = this.o.registry.active('face');
       const nets = active ? await this.networksOf(active) : null;
       if (!active || !nets) return null;
-      const rec = await this.registerNow(nets, {
-        label: `face gallery: ${reason}`.slice(0, 200),
-        status: 'active',
-        parentVersion: active.version,
-        metrics: active.signed.signed.metrics,
-        evidenceSha256: active.signed.signed.evidenceSha256,
-      });
+      const rec = await this.registerNow(
+        nets,
+        {
+          label: `face gallery: ${reason}`.slice(0, 200),
+          status: 'active',
+          parentVersion: active.version,
+          metrics: active.signed.signed.metrics,
+          evidenceSha256: active.signed.signed.evidenceSha256,
+        },
+        await this.galleryOf(active),
+      );
       this.o.registry.setStatus('face', rec.version, 'active');
       await this.o.onGalleryVersion?.(rec);
       return rec;
     });
+  }
+
+  /** The gallery a registered face version ships (null if unreadable: it is then rebuilt from the photos). */
+  private async galleryOf(rec: VersionRecord): Promise<FaceGallery | null> {
+    const g = rec.signed.signed.files.find((f) => f.role === 'gallery');
+    try {
+      return g ? FaceGallery.decode(await readFile(this.o.artifacts.pathOf(g.sha256))) : null;
+    } catch (err) {
+      this.o.log.warn({ version: rec.version, err: errorMessage(err) }, 'gallery of the version in service unreadable; re-embedding every member');
+      return null;
+    }
   }
 
   /** The networks of a registered face version, or null when it is not a full face bundle. */
@@ -142,8 +168,8 @@ export class FaceBundles {
     };
   }
 
-  private async registerNow(nets: FaceNetworks, meta: FaceBundleMeta): Promise<VersionRecord> {
-    const { gallery, missing, undetected } = await this.buildGallery(nets);
+  private async registerNow(nets: FaceNetworks, meta: FaceBundleMeta, base: FaceGallery | null = null): Promise<VersionRecord> {
+    const { gallery, missing, undetected } = await this.buildGallery(nets, base);
     if (missing.length > 0) this.o.log.warn({ missing }, 'members without a usable photo are not in the gallery');
     const face: FaceSpec = {
       detector: nets.detector.spec,

@@ -17,7 +17,7 @@ test('the scheduler starts what the driven clock makes due: nightly faces, UC-24
   const db = openDatabase(join(dir, 'hub.sqlite'));
   let now = new Date('2026-11-22T01:00:00.000Z'); // 02:00 in Berlin: before the nightly time
   const store = new RunStore(db, () => now);
-  const done = Object.fromEntries(STAGES.map((s) => [s, async () => ({})])) as Pipeline;
+  const done = Object.fromEntries(STAGES.map((s) => [s, async () => ({})])) as unknown as Pipeline;
   const saga = new TrainingSaga({ store, pipelines: { face: done, laundry: done }, events: new HubEvents(db, memoryLogger().log), dataDir: dir, log: memoryLogger().log, maxAttempts: 3, backoffMs: 1 });
   let corrections = 0;
   const scheduler = new TrainingScheduler({

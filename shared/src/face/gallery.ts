@@ -122,6 +122,19 @@ export class FaceGallery {
     return this.ids;
   }
 
+  /** Every member with their templates (copies), in gallery order: to build the next gallery from this one. */
+  entries(): GalleryEntry[] {
+    const out: GalleryEntry[] = [];
+    let row = 0;
+    this.ids.forEach((memberId, k) => {
+      const n = this.counts[k] as number;
+      const embeddings: Float32Array[] = [];
+      for (let t = 0; t < n; t++, row++) embeddings.push(this.matrix.slice(row * this.dim, (row + 1) * this.dim));
+      out.push({ memberId, embeddings });
+    });
+    return out;
+  }
+
   /** The closest member to a unit-length embedding, or null for an empty gallery. */
   match(embedding: Float32Array): GalleryMatch | null {
     if (embedding.length !== this.dim) throw new ValidationError(`gallery: embedding has ${embedding.length} values, gallery ${this.dim}`);
