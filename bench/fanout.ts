@@ -25,6 +25,7 @@ import { createLogger, errorMessage } from '@edgeloop/shared';
 import { buildBootstrapModel } from '../hub/src/training/bootstrap-models.js';
 import type { FromWorker, SimDeviceCredentials, ToWorker, WorkerReport } from './fanout/protocol.js';
 import { percentile } from './support/load.js';
+import { intArg } from './support/args.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,14 +43,6 @@ const { values } = parseArgs({
     'worker-cpu-prof-dir': { type: 'string' },
   },
 });
-const intArg = (name: string, raw: string, min: number): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) {
-    console.error(`--${name} must be an integer >= ${min}`);
-    process.exit(2);
-  }
-  return n;
-};
 const N = intArg('devices', values.devices, 1);
 const K = Math.min(N, intArg('workers', values.workers, 1));
 const C = intArg('concurrency', values.concurrency, 1);

@@ -17,6 +17,7 @@ import { initTfRuntime } from '../hub/src/training/tfjs/backend.js';
 import { cpuWindow, round, stats } from './infer/cpu.js';
 import { decisionParts, setupFace } from './infer/face.js';
 import { laundryParts, laundryThroughput, setupLaundry } from './infer/laundry.js';
+import { intArg } from './support/args.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,14 +32,6 @@ const { values } = parseArgs({
     'skip-laundry': { type: 'boolean', default: false },
   },
 });
-const intArg = (name: string, raw: string, min: number): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) {
-    console.error(`--${name} must be an integer >= ${min}`);
-    process.exit(2);
-  }
-  return n;
-};
 const FRAMES = intArg('frames', values.frames, 10);
 const GALLERY = intArg('gallery', values.gallery, 1);
 const REAL = Math.min(GALLERY, intArg('real-members', values['real-members'], 2));

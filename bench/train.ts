@@ -12,6 +12,7 @@ import { createLogger, type ModelType } from '@edgeloop/shared';
 import { loadFaceFolder } from '../hub/src/training/faces/face-eval.js';
 import { encodeImage } from '../hub/src/training/synthetic/encode.js';
 import { laundryDataset } from '../hub/src/training/synthetic/laundry.js';
+import { intArg } from './support/args.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +32,7 @@ const hub = await startHub(
     http: { port: 0 },
     mqtt: { port: 0 },
     admin: { token: 'bench-admin-token-000' },
-    training: { checkIntervalMs: 0, face: { epochs: Number(values['face-epochs']) } },
+    training: { checkIntervalMs: 0, face: { epochs: intArg('face-epochs', values['face-epochs'], 1) } },
   }),
   createLogger({ name: 'hub', level: 'silent' }),
 );
@@ -61,7 +62,7 @@ async function run(modelType: ModelType): Promise<Record<string, unknown>> {
 const runs: Record<string, unknown>[] = [];
 try {
   // Laundry: the branch managers' verdicts on generated 224×224 photos (half of them defects, each one a correction of the AI).
-  const n = Number(values.laundry);
+  const n = intArg('laundry', values.laundry, 10);
   for (const s of laundryDataset({ count: n, defectRatio: 0.5, seed: 11, width: 224, height: 224 })) {
     const photo = await encodeImage(s.pixels, s.width, s.height, 'jpeg', { quality: 90 });
     const t = await intake.addLaundryTask('bench-tablet', 'bench', { aiResult: 'good', aiConfidence: 0.6, modelVersion: 1, photo });
@@ -74,7 +75,7 @@ try {
 
   // Faces: ORL identities enrolled as gym members with all their photos.
   const { byIdentity } = await loadFaceFolder(values.faces);
-  const ids = [...byIdentity.keys()].slice(0, Number(values.identities));
+  const ids = [...byIdentity.keys()].slice(0, intArg('identities', values.identities, 2));
   for (const id of ids) {
     const photos = (byIdentity.get(id) ?? []).map((p) => p.bytes);
     await members.enrol({ id: `orl-${id}`, name: id, branch: 'bench' }, photos);

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { EdgeloopError, ValidationError } from '../errors.js';
+import { openSession } from '../inference/onnx-model.js';
 import type { DetectorSpec } from './detector-spec.js';
 import type { FaceBox, GreyImage } from './types.js';
 
@@ -307,23 +308,7 @@ export class FaceDetector {
   ) {}
 
   static async load(onnxBytes: Uint8Array, spec: DetectorSpec, opts: FaceDetectorOptions = {}): Promise<FaceDetector> {
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(onnxBytes, {
-        intraOpNumThreads: opts.intraOpThreads ?? 1,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
-    } catch (err) {
-      throw new EdgeloopError('model-load', `onnxruntime could not load the face detector: ${(err as Error).message}`);
-    }
-    if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
-      await session.release();
-      throw new EdgeloopError(
-        'model-load',
-        `detector has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], spec expects ${spec.inputName} → ${spec.outputName}`,
-      );
-    }
+    const session = await openSession(onnxBytes, spec, 'face detector', opts);
     return new FaceDetector(session, spec);
   }
 

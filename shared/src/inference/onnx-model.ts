@@ -7,6 +7,36 @@ export interface OnnxModelOptions {
   intraOpThreads?: number;
 }
 
+/**
+ * An onnxruntime session as the device runs it (one intra-op thread unless told otherwise, full
+ * graph optimisation), checked to have the input and output its spec names. `what` names it in errors.
+ */
+export async function openSession(
+  bytes: Uint8Array,
+  names: { inputName: string; outputName: string },
+  what: string,
+  opts: OnnxModelOptions = {},
+): Promise<ort.InferenceSession> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: opts.intraOpThreads ?? 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new EdgeloopError('model-load', `onnxruntime could not load the ${what}: ${(err as Error).message}`);
+  }
+  if (!session.inputNames.includes(names.inputName) || !session.outputNames.includes(names.outputName)) {
+    await session.release();
+    throw new EdgeloopError(
+      'model-load',
+      `${what} has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], its spec expects ${names.inputName} → ${names.outputName}`,
+    );
+  }
+  return session;
+}
+
 /** One loaded network plus its preprocessing: image → output vector. Shared by agent and hub sandbox. */
 export class OnnxModel {
   private constructor(
@@ -15,23 +45,7 @@ export class OnnxModel {
   ) {}
 
   static async load(bytes: Uint8Array, spec: PreprocessSpec, opts: OnnxModelOptions = {}): Promise<OnnxModel> {
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: opts.intraOpThreads ?? 1,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
-    } catch (err) {
-      throw new EdgeloopError('model-load', `onnxruntime could not load the network: ${(err as Error).message}`);
-    }
-    if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
-      await session.release();
-      throw new EdgeloopError(
-        'model-load',
-        `network has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], manifest expects ${spec.inputName} → ${spec.outputName}`,
-      );
-    }
+    const session = await openSession(bytes, spec, 'network', opts);
     return new OnnxModel(session, spec);
   }
 
