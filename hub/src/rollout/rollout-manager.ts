@@ -44,6 +44,7 @@ interface RolloutRow {
  */
 export class RolloutManager {
   private timer: NodeJS.Timeout | null = null;
+  private checking = false;
 
   constructor(
     private readonly d: {
@@ -62,7 +63,14 @@ export class RolloutManager {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.tick().catch((err) => this.d.log.error({ err: errorMessage(err) }, 'rollout check failed'));
+      // One check at a time: a slow deploy must not let a second check promote or abort again.
+      if (this.checking) return;
+      this.checking = true;
+      this.tick()
+        .catch((err) => this.d.log.error({ err: errorMessage(err) }, 'rollout check failed'))
+        .finally(() => {
+          this.checking = false;
+        });
     }, this.d.checkIntervalMs);
     this.timer.unref();
   }
