@@ -2,11 +2,12 @@
 // real MQTT client (the agent's own DeviceMqtt: persistent session, QoS 1, retained `offline` will)
 // that checks every desired state as the agent does (Ed25519 signature of the desired state and of
 // the manifest, device id, expiry, revision, then the agent's planner), downloads each new file in
-// full over HTTP from the hub, checks its size and sha256, and reports `active` on its retained state
-// topic. Unlike the agent it keeps no bytes (hashes while receiving, then discards: 1,000 devices x
-// 5 MB would not fit on disk), loads no ONNX runtime, reports only `downloading` and `active` (the
-// agent also reports verifying/loading/warming/ready), sends no events or telemetry, and keeps its
-// trust store fixed (fleet key-set messages are ignored).
+// full over HTTP from the hub (authenticated with its id and password, as the agent), checks its
+// size and sha256, and reports `active` on its retained state topic. Unlike the agent it keeps no
+// bytes (hashes while receiving, then discards: 1,000 devices x 5 MB would not fit on disk), loads
+// no ONNX runtime, reports only `downloading` and `active` (the agent also reports
+// verifying/loading/warming/ready), sends no events or telemetry, and keeps its trust store fixed
+// (fleet key-set messages are ignored).
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import {
@@ -22,6 +23,7 @@ import {
   TrustStore,
 } from '@edgeloop/shared';
 import { DeviceMqtt, type DeviceMqttOptions } from '../../edge-agent/src/mqtt/device-mqtt.js';
+import { basicAuthorization } from '../../edge-agent/src/updates/downloader.js';
 import { checkDesiredState, planModelUpdate } from '../../edge-agent/src/updates/planner.js';
 import type { FromWorker, SimDeviceCredentials, ToWorker, WorkerReport } from './protocol.js';
 
@@ -67,7 +69,7 @@ class Limiter {
  * Refuses a declared length other than the manifest's, cuts the transfer off past the declared
  * size, and checks size and sha256 at the end. Resolves with the number of bytes received.
  */
-function fetchAndCheck(baseUrl: string, file: ManifestFile): Promise<number> {
+function fetchAndCheck(baseUrl: string, creds: SimDeviceCredentials, file: ManifestFile): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let settled = false;
     const settle = (err: Error | null, n = 0) => {
@@ -77,7 +79,8 @@ function fetchAndCheck(baseUrl: string, file: ManifestFile): Promise<number> {
       else resolve(n);
     };
     const url = new URL(`/api/v1/artifacts/${file.sha256}`, baseUrl);
-    const req = request(url, { method: 'GET', agent: false, timeout: DOWNLOAD_TIMEOUT_MS }, (res) => {
+    const headers = { authorization: basicAuthorization({ deviceId: creds.id, password: creds.password }) };
+    const req = request(url, { method: 'GET', headers, agent: false, timeout: DOWNLOAD_TIMEOUT_MS }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         const status = res.statusCode ?? 0;
@@ -301,7 +304,7 @@ class SimDevice {
     return ctx.limiter.run(async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const bytes = await fetchAndCheck(ctx.httpUrl, file);
+          const bytes = await fetchAndCheck(ctx.httpUrl, this.creds, file);
           ctx.stats.downloadedBytes += bytes;
           ctx.stats.downloads++;
           return;

@@ -105,6 +105,8 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     trust,
     disk: { freeDiskBytes },
     hubHttpUrl: config.hub.httpUrl,
+    // Read at download time: offers arrive over MQTT or sideload, both started once `password` is resolved.
+    hubCredentials: () => ({ deviceId: config.deviceId, password }),
     log: log.child({ module: 'updates' }),
     reporter: { stateChanged: () => publishState(), event: (type, _mt, version, data) => emit(type, version, data) },
     downloadTimeoutMs: config.updates.downloadTimeoutMs,

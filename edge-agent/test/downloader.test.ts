@@ -11,6 +11,9 @@ import { DownloadError, downloadFile } from '../src/updates/downloader.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const TIMEOUT_MS = 30_000;
+/** The device the fake hub admits (a colon in the password is legal in Basic auth, RFC 7617). */
+const CREDS = { deviceId: 'laundry-7', password: 'pa:ss-w0rd' };
+const EXPECTED_AUTH = `Basic ${Buffer.from('laundry-7:pa:ss-w0rd').toString('base64')}`;
 
 /** Deterministic, non-repeating-looking bytes. */
 function bytesOf(size: number, seed: number): Buffer {
@@ -98,6 +101,7 @@ interface Artifact {
 interface SeenRequest {
   sha: string;
   range: string | undefined;
+  authorization: string | undefined;
 }
 
 class ArtifactServer {
@@ -139,7 +143,12 @@ class ArtifactServer {
     const sha = m?.[1];
     const art = sha ? this.artifacts.get(sha) : undefined;
     const rangeHeader = req.headers.range;
-    if (sha) this.requests.push({ sha, range: rangeHeader });
+    if (sha) this.requests.push({ sha, range: rangeHeader, authorization: req.headers.authorization });
+    if (req.headers.authorization !== EXPECTED_AUTH) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="edgeloop-device"', 'content-type': 'text/plain' });
+      res.end('device credentials required');
+      return;
+    }
     if (!sha || !art) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');
@@ -251,7 +260,7 @@ describe('downloadFile', { timeout: 120_000 }, () => {
     await store.init();
   });
 
-  const dl = (file: ManifestFile, baseUrl = server.baseUrl) => downloadFile({ baseUrl, file, store, log, timeoutMs: TIMEOUT_MS });
+  const dl = (file: ManifestFile, baseUrl = server.baseUrl, credentials = CREDS) => downloadFile({ baseUrl, credentials, file, store, log, timeoutMs: TIMEOUT_MS });
 
   test('a good file lands in the store with the right bytes, and the partial is gone', async () => {
     const body = bytesOf(300_000, 1);
@@ -265,6 +274,15 @@ describe('downloadFile', { timeout: 120_000 }, () => {
     const reqs = server.requestsFor(file.sha256);
     assert.equal(reqs.length, 1);
     assert.equal(reqs[0]?.range, undefined, 'a fresh download sends no Range header');
+  });
+
+  test('wrong device credentials → HTTP 401, a DownloadError that is not retried, nothing stored', async () => {
+    const body = bytesOf(2000, 22);
+    const file = server.serve(body);
+    await assert.rejects(dl(file, server.baseUrl, { ...CREDS, password: 'wrong' }), isDownloadError(false, /HTTP 401/));
+    assert.equal(store.has(file), false);
+    assert.equal(existsSync(store.partialPathOf(file.sha256)), false);
+    assert.equal(server.requestsFor(file.sha256)[0]?.authorization, `Basic ${Buffer.from('laundry-7:wrong').toString('base64')}`);
   });
 
   test('a trailing slash on the base URL is tolerated', async () => {
@@ -348,6 +366,11 @@ describe('downloadFile', { timeout: 120_000 }, () => {
     assert.equal(reqs.length, 2);
     assert.equal(reqs[0]?.range, undefined);
     assert.equal(reqs[1]?.range, `bytes=${K}-`);
+    assert.deepEqual(
+      reqs.map((r) => r.authorization),
+      [EXPECTED_AUTH, EXPECTED_AUTH],
+      'the resumed request authenticates too',
+    );
     assert.equal(store.has(file), true);
     const stored = readFileSync(store.pathOf(file.sha256));
     assert.equal(sha256Hex(stored), file.sha256);
@@ -506,7 +529,7 @@ describe('downloadFile', { timeout: 120_000 }, () => {
     const file = server.serve(body);
     const ac = new AbortController();
     ac.abort();
-    await assert.rejects(downloadFile({ baseUrl: server.baseUrl, file, store, log, timeoutMs: TIMEOUT_MS, signal: ac.signal }), isDownloadError(true));
+    await assert.rejects(downloadFile({ baseUrl: server.baseUrl, credentials: CREDS, file, store, log, timeoutMs: TIMEOUT_MS, signal: ac.signal }), isDownloadError(true));
     assert.equal(store.has(file), false);
   });
 });
@@ -584,12 +607,12 @@ describe('ContentStore', () => {
     test('a tampered blob removed by verify is downloaded again', async () => {
       const body = bytesOf(40_000, 36);
       const file = server.serve(body);
-      await downloadFile({ baseUrl: server.baseUrl, file, store, log, timeoutMs: TIMEOUT_MS });
+      await downloadFile({ baseUrl: server.baseUrl, credentials: CREDS, file, store, log, timeoutMs: TIMEOUT_MS });
       const tampered = Buffer.from(body);
       tampered[0] = (tampered[0] ?? 0) ^ 0xff;
       writeFileSync(store.pathOf(file.sha256), tampered);
       await assert.rejects(store.verify(file), IntegrityError);
-      await downloadFile({ baseUrl: server.baseUrl, file, store, log, timeoutMs: TIMEOUT_MS });
+      await downloadFile({ baseUrl: server.baseUrl, credentials: CREDS, file, store, log, timeoutMs: TIMEOUT_MS });
       await store.verify(file);
       assert.equal(server.requestsFor(file.sha256).length, 2);
     });
@@ -597,11 +620,11 @@ describe('ContentStore', () => {
     test('a truncated blob rejected by verify is removed, so it can be downloaded again', async () => {
       const body = bytesOf(40_000, 37);
       const file = server.serve(body);
-      await downloadFile({ baseUrl: server.baseUrl, file, store, log, timeoutMs: TIMEOUT_MS });
+      await downloadFile({ baseUrl: server.baseUrl, credentials: CREDS, file, store, log, timeoutMs: TIMEOUT_MS });
       writeFileSync(store.pathOf(file.sha256), body.subarray(0, 1000));
       await assert.rejects(store.verify(file), IntegrityError);
       assert.equal(store.has(file), false, 'a blob that failed verification must not stay installed');
-      await downloadFile({ baseUrl: server.baseUrl, file, store, log, timeoutMs: TIMEOUT_MS });
+      await downloadFile({ baseUrl: server.baseUrl, credentials: CREDS, file, store, log, timeoutMs: TIMEOUT_MS });
       await store.verify(file);
     });
   });

@@ -14,13 +14,25 @@ export class DownloadError extends Error {
   }
 }
 
+/** What the hub's artifact route asks of a device: HTTP Basic with its id and MQTT password. */
+export interface HubCredentials {
+  deviceId: string;
+  password: string;
+}
+
+/** `Basic base64(deviceId:password)` (RFC 7617). The value is a secret: never log it. */
+export function basicAuthorization(c: HubCredentials): string {
+  return `Basic ${Buffer.from(`${c.deviceId}:${c.password}`, 'utf8').toString('base64')}`;
+}
+
 /**
  * Fetches one content-addressed file from the hub into the store. Resumes a partial file with an
  * HTTP Range request, hashes as it writes, cuts the transfer off at the declared size, and only
- * commits the file once hash and size match.
+ * commits the file once hash and size match. Authenticates as the device (HTTP Basic).
  */
 export async function downloadFile(opts: {
   baseUrl: string;
+  credentials: HubCredentials;
   file: ManifestFile;
   store: ContentStore;
   log: Logger;
@@ -45,7 +57,9 @@ export async function downloadFile(opts: {
     const url = `${opts.baseUrl.replace(/\/$/, '')}/api/v1/artifacts/${file.sha256}`;
     let res: Response;
     try {
-      res = await fetch(url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal });
+      const headers: Record<string, string> = { authorization: basicAuthorization(opts.credentials) };
+      if (have > 0) headers.range = `bytes=${have}-`;
+      res = await fetch(url, { headers, signal });
     } catch (err) {
       throw new DownloadError(`download of ${file.name} failed: ${(err as Error).message}`, true);
     }

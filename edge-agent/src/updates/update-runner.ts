@@ -16,7 +16,7 @@ import { Lifecycle } from '../model/lifecycle.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import type { SlotController } from '../model/slot-controller.js';
 import type { ServingSlot } from '../model/serving-slot.js';
-import { DownloadError, downloadFile } from './downloader.js';
+import { DownloadError, downloadFile, type HubCredentials } from './downloader.js';
 import { planModelUpdate } from './planner.js';
 
 export interface UpdateReporter {
@@ -37,6 +37,8 @@ export interface UpdateRunnerDeps {
   trust: Verifier;
   disk: DiskProbe;
   hubHttpUrl: string;
+  /** The device's credentials for artifact downloads (read at each download: they may be resolved after start). */
+  hubCredentials: () => HubCredentials;
   log: Logger;
   reporter: UpdateReporter;
   downloadTimeoutMs: number;
@@ -156,6 +158,7 @@ export class UpdateRunner {
               const half = step.file.size / 2;
               await downloadFile({
                 baseUrl: this.d.hubHttpUrl,
+                credentials: this.d.hubCredentials(),
                 file: step.file,
                 store: this.d.store,
                 log,

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { UnauthorizedError } from '@edgeloop/shared';
+import { adminTokenCheck } from './admin-auth.js';
 
 export const DEVICE_REALM = 'edgeloop-device';
 
@@ -15,6 +16,20 @@ export function requireDevice(fleet: { authenticate(id: string, password: string
       return next(new UnauthorizedError('device credentials required'));
     }
     res.locals.deviceId = creds.user;
+    next();
+  };
+}
+
+/**
+ * Admits the admin bearer token (`res.locals.admin` is true) or a device's Basic credentials as
+ * `requireDevice` does; anything else is answered 401 with the device challenge.
+ */
+export function requireDeviceOrAdmin(fleet: { authenticate(id: string, password: string): boolean }, adminToken: string): RequestHandler {
+  const isAdmin = adminTokenCheck(adminToken);
+  const device = requireDevice(fleet);
+  return (req, res, next) => {
+    if (!isAdmin(req.get('authorization'))) return device(req, res, next);
+    res.locals.admin = true;
     next();
   };
 }

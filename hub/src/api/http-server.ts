@@ -31,7 +31,7 @@ export function buildHttpApp(s: HubServices, adminToken: string, urls: { mqttUrl
   app.get('/', (_req, res) => {
     res.type('html').send(adminPage());
   });
-  app.use('/api/v1', publicRoutes(s), publicKeyRoutes(s), enrolmentRoutes(s, urls));
+  app.use('/api/v1', publicRoutes(s, adminToken), publicKeyRoutes(s), enrolmentRoutes(s, urls));
   app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s), fleetAdminRoutes(s), rolloutRoutes(s), trainingRoutes(s));
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(s.log.child({ module: 'http' })));

@@ -174,6 +174,14 @@ export class ModelRegistry {
     return rows.map(toRecord);
   }
 
+  /** True when a registered version of this type lists the file (by sha256) in its manifest. */
+  hasFile(modelType: ModelType, sha256: string): boolean {
+    const row = this.db
+      .prepare("SELECT 1 FROM model_versions, json_each(model_versions.manifest_json, '$.files') AS f WHERE model_type = ? AND json_extract(f.value, '$.sha256') = ? LIMIT 1")
+      .get(modelType, sha256);
+    return row !== undefined;
+  }
+
   /** The version the fleet of this type should run when no rollout says otherwise. */
   active(modelType: ModelType): VersionRecord | null {
     const row = this.db

@@ -1,26 +1,38 @@
 import { Router } from 'express';
-import { canonicalize, modelTypeSchema, NotFoundError, sha256Schema } from '@edgeloop/shared';
+import { canonicalize, MODEL_TYPE_OF_ROLE, modelTypeSchema, NotFoundError, sha256Schema } from '@edgeloop/shared';
 import { z } from 'zod';
 import type { HubServices } from '../../services.js';
+import { requireDeviceOrAdmin } from '../device-auth.js';
 import { parseInput } from '../validate.js';
 
 const versionParams = z.object({ type: modelTypeSchema, version: z.coerce.number().int().positive() });
 
-/** Endpoints devices and outside verifiers use: keys, signed manifests, artifacts. */
-export function publicRoutes(s: HubServices): Router {
+/**
+ * Endpoints devices and outside verifiers use: keys, signed manifests, artifacts. Artifacts (networks,
+ * the member gallery) need a device's Basic credentials or the admin token.
+ */
+export function publicRoutes(s: HubServices, adminToken: string): Router {
   const r = Router();
   r.get('/models/:type/versions/:version/manifest', (req, res) => {
     const p = parseInput(versionParams, req.params, 'path');
     const rec = s.registry.get(p.type, p.version);
     res.json({ ...rec.signed, canonical: canonicalize(rec.signed.signed) });
   });
-  r.get('/artifacts/:sha256', async (req, res, next) => {
+  r.get('/artifacts/:sha256', requireDeviceOrAdmin(s.fleet, adminToken), async (req, res, next) => {
     const sha = parseInput(sha256Schema, req.params.sha256, 'artifact id');
-    if (!s.artifacts.isServable(sha) || !(await s.artifacts.has(sha))) return next(new NotFoundError(`no artifact ${sha}`));
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    // One answer for unknown files and files this caller may not have: existence is not revealed.
+    if (!mayDownload(s, res.locals, sha) || !s.artifacts.isServable(sha) || !(await s.artifacts.has(sha))) return next(new NotFoundError(`no artifact ${sha}`));
+    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
     res.sendFile(s.artifacts.pathOf(sha), { acceptRanges: true, dotfiles: 'deny' }, (err) => {
       if (err && !res.headersSent) next(err);
     });
   });
   return r;
+}
+
+/** The admin may fetch any model file; a device only files of registered versions of its role's model type. */
+function mayDownload(s: HubServices, caller: Record<string, unknown>, sha256: string): boolean {
+  if (caller.admin === true) return true;
+  if (typeof caller.deviceId !== 'string') return false;
+  return s.registry.hasFile(MODEL_TYPE_OF_ROLE[s.fleet.get(caller.deviceId).role], sha256);
 }
