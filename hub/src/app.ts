@@ -107,6 +107,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
 
   if (config.training.bootstrapOnStart) await training.bootstrapMissing();
 
+  const { token: adminToken, file: adminTokenFile } = await adminTokenOf(config, dataDir);
   const brokerLog = log.child({ module: 'broker' });
   const tls = config.tls.certFile && config.tls.keyFile ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : null;
   const broker = await HubBroker.start({
@@ -115,6 +116,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
     port: config.mqtt.port,
     log: brokerLog,
     devices: fleet,
+    adminToken,
     onDeviceMessages: db.transaction((batch: DecodedMessage[]) => {
       for (const msg of batch) {
         if (msg.name === 'state') fleet.onState(msg.deviceId, msg.payload);
@@ -133,9 +135,8 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
   await broker.publishFleet('keys', keys.keySet());
   await fleet.republishAll();
 
-  const { token: adminToken, file: adminTokenFile } = await adminTokenOf(config, dataDir);
   const urls = { mqttUrl: `${tls ? 'mqtts' : 'mqtt'}://${config.mqtt.host}:${broker.port}`, httpUrl: '' };
-  const server: Server = await listen(buildHttpApp(services, adminToken, urls), config.http.host, config.http.port, tls);
+  const server: Server = await listen(buildHttpApp(services, adminToken, urls, { maxEpochs: { laundry: config.training.maxEpochs, face: config.training.face.epochs } }), config.http.host, config.http.port, tls);
   const httpPort = portOf(server);
   urls.httpUrl = config.http.publicUrl || `${tls ? 'https' : 'http'}://${config.http.host}:${httpPort}`;
   const { httpUrl, mqttUrl } = urls;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, encodeMessage, waitFor } from '@edgeloop/shared';
-import { DeviceAcl } from '../src/broker/acl.js';
-import { startTestHub, type TestHub } from './support/test-hub.js';
+import { deviceTopic, encodeMessage, FLEET_TOPICS, signedKeySetSchema, waitFor } from '@edgeloop/shared';
+import { ADMIN_MQTT_USERNAME, AdminAcl, DeviceAcl } from '../src/broker/acl.js';
+import { startTestHub, TEST_ADMIN_TOKEN, type TestHub } from './support/test-hub.js';
 
 describe('DeviceAcl (pure rules)', () => {
   const acl = new DeviceAcl();
@@ -22,6 +22,17 @@ describe('DeviceAcl (pure rules)', () => {
     assert.equal(acl.canSubscribe('a', 'edgeloop/v1/devices/+/cmd').ok, false);
     assert.equal(acl.canSubscribe('a', '#').ok, false);
     assert.equal(acl.canSubscribe('a', 'edgeloop/v1/devices/ab/cmd').ok, false, 'prefix of another id does not match');
+  });
+});
+
+describe('AdminAcl (pure rules)', () => {
+  const acl = new AdminAcl();
+  test('admin tools subscribe only to fleet topics and publish nothing', () => {
+    assert.equal(acl.canSubscribe(FLEET_TOPICS.training.topic).ok, true);
+    assert.equal(acl.canSubscribe('edgeloop/v1/fleet/#').ok, true);
+    assert.equal(acl.canSubscribe(deviceTopic('cmd', 'a')).ok, false);
+    assert.equal(acl.canSubscribe('#').ok, false);
+    assert.equal(acl.canPublish(FLEET_TOPICS.training.topic).ok, false);
   });
 });
 
@@ -110,5 +121,20 @@ describe('embedded broker with real MQTT clients', () => {
     await hub.services.fleet.setDesiredModel('door-a', 'face', face.signed);
     await waitFor(() => got.includes(deviceTopic('desired', 'door-a')), 'own desired state');
     assert.ok(!got.some((t) => t.includes('door-b')));
+  });
+
+  test('admin tools sign in as _admin with the admin token only, read the fleet topics, and publish nothing', async () => {
+    assert.match(await refused(ADMIN_MQTT_USERNAME, 'wrong-token', '_admin-1'), /Bad username or password|Not authorized/i);
+    assert.match(await refused(ADMIN_MQTT_USERNAME, TEST_ADMIN_TOKEN, 'door-a'), /Bad username or password|Not authorized/i, 'an admin may not take a device id');
+
+    const tool = await connect(ADMIN_MQTT_USERNAME, TEST_ADMIN_TOKEN, '_admin-tool');
+    const keys = new Promise<Buffer>((resolve) => tool.on('message', (topic, payload) => topic === FLEET_TOPICS.keys.topic && resolve(payload)));
+    assert.equal((await tool.subscribeAsync('edgeloop/v1/fleet/#', { qos: 1 }))[0]?.qos, 1);
+    assert.equal(signedKeySetSchema.safeParse(JSON.parse((await keys).toString('utf8'))).success, true, 'the retained key set arrives');
+    await assert.rejects(tool.subscribeAsync(deviceTopic('desired', 'door-a'), { qos: 1 }), /Subscribe error/, 'device topics are not for admin tools');
+
+    const closed = new Promise<void>((r) => tool.once('close', () => r()));
+    tool.publish(FLEET_TOPICS.training.topic, '{}', { qos: 1 });
+    await closed; // the broker drops a client whose publish is refused
   });
 });

@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { NotFoundError } from '@edgeloop/shared';
+import { type ModelType, NotFoundError } from '@edgeloop/shared';
 import type { HubServices } from '../services.js';
-import { adminPage } from '../web/admin-page.js';
+import { adminPageHandler } from '../web/admin-page.js';
 import { metricsHandler } from '../metrics/hub-metrics.js';
 import { requireAdmin } from './admin-auth.js';
 import { requireDevice } from './device-auth.js';
@@ -17,7 +17,12 @@ import { trainingRoutes } from './routes/training-routes.js';
 import { adminKeyRoutes, publicKeyRoutes } from './routes/key-routes.js';
 import { publicRoutes } from './routes/public-routes.js';
 
-export function buildHttpApp(s: HubServices, adminToken: string, urls: { mqttUrl: string; httpUrl: string }): express.Express {
+export function buildHttpApp(
+  s: HubServices,
+  adminToken: string,
+  urls: { mqttUrl: string; httpUrl: string },
+  training: { maxEpochs: Record<ModelType, number> },
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // Before the 1 MB JSON parser and the admin mount: these routers parse their own (photo) bodies.
@@ -28,11 +33,9 @@ export function buildHttpApp(s: HubServices, adminToken: string, urls: { mqttUrl
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, mqttClients: s.broker?.connectedClients ?? 0 });
   });
-  app.get('/', (_req, res) => {
-    res.type('html').send(adminPage());
-  });
+  app.get('/', adminPageHandler());
   app.use('/api/v1', publicRoutes(s, adminToken), publicKeyRoutes(s), enrolmentRoutes(s, urls));
-  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s), fleetAdminRoutes(s), rolloutRoutes(s), trainingRoutes(s));
+  app.use('/api/v1', requireAdmin(adminToken), adminRoutes(s), adminKeyRoutes(s), fleetAdminRoutes(s), rolloutRoutes(s), trainingRoutes(s, training.maxEpochs));
   app.use((req, _res, next) => next(new NotFoundError(`no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(s.log.child({ module: 'http' })));
   return app;

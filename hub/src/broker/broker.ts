@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +17,7 @@ import {
   type TopicName,
   parseTopic,
 } from '@edgeloop/shared';
-import { DeviceAcl } from './acl.js';
+import { ADMIN_MQTT_USERNAME, AdminAcl, DeviceAcl } from './acl.js';
 
 export interface DeviceAuthenticator {
   /** Returns true when `password` is the current credential of the enrolled, unrevoked device `deviceId`. */
@@ -30,6 +31,8 @@ export interface BrokerOptions {
   port: number;
   log: Logger;
   devices: DeviceAuthenticator;
+  /** The admin token: admin tools then sign in as `_admin` (client id `_admin…`) and read the fleet topics. */
+  adminToken?: string | null;
   /**
    * Called with batches of valid device messages before the broker acknowledges them (QoS 1), so
    * what the hub stores synchronously here is never lost once the device drops it from its outbox.
@@ -51,22 +54,30 @@ export class HubBroker {
   static async start(opts: BrokerOptions): Promise<HubBroker> {
     const log = opts.log;
     const acl = new DeviceAcl();
+    const adminAcl = new AdminAcl();
+    const admins = new WeakSet<Client>();
+    const isAdminToken = secretMatcher(opts.adminToken ?? null);
     const intake = new GroupCommit(opts.onDeviceMessages, opts.batchWindowMs ?? 2, log);
     const aedes = await Aedes.createBroker({
       id: 'edgeloop-hub',
       authenticate: (client, username, password, done) => {
-        const deviceId = username ?? '';
-        const ok = deviceId !== '' && client.id === deviceId && opts.devices.authenticate(deviceId, password?.toString('utf8') ?? '');
+        const user = username ?? '';
+        const secret = password?.toString('utf8') ?? '';
+        const admin = user === ADMIN_MQTT_USERNAME;
+        const ok = admin
+          ? client.id.startsWith(ADMIN_MQTT_USERNAME) && isAdminToken(secret)
+          : user !== '' && client.id === user && opts.devices.authenticate(user, secret);
         if (!ok) {
-          log.warn({ clientId: client.id, username: deviceId }, 'mqtt connection refused: bad credentials');
+          log.warn({ clientId: client.id, username: user }, 'mqtt connection refused: bad credentials');
           const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
           return done(err, false);
         }
+        if (admin) admins.add(client);
         done(null, true);
       },
       authorizePublish: (client, packet, done) => {
         if (!client) return done(null);
-        const verdict = acl.canPublish(client.id, packet.topic);
+        const verdict = admins.has(client) ? adminAcl.canPublish(packet.topic) : acl.canPublish(client.id, packet.topic);
         if (!verdict.ok) {
           log.warn({ clientId: client.id, topic: packet.topic, reason: verdict.reason }, 'mqtt publish refused');
           return done(new Error(verdict.reason));
@@ -81,7 +92,7 @@ export class HubBroker {
         intake.push(decoded, done);
       },
       authorizeSubscribe: (client, sub, done) => {
-        const verdict = acl.canSubscribe(client.id, sub.topic);
+        const verdict = admins.has(client) ? adminAcl.canSubscribe(sub.topic) : acl.canSubscribe(client.id, sub.topic);
         if (!verdict.ok) {
           log.warn({ clientId: client.id, topic: sub.topic, reason: verdict.reason }, 'mqtt subscribe refused');
           return done(null, null);
@@ -149,6 +160,14 @@ export class HubBroker {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.log.debug('broker closed');
   }
+}
+
+/** A constant-time check against a secret; with no secret nothing matches. */
+function secretMatcher(secret: string | null): (given: string) => boolean {
+  if (!secret) return () => false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const expected = digest(secret);
+  return (given) => timingSafeEqual(digest(given), expected);
 }
 
 /** Collects messages for a few milliseconds, stores them in one go, then acknowledges each. */

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { modelTypeSchema } from '@edgeloop/shared';
+import { type ModelType, modelTypeSchema } from '@edgeloop/shared';
 import { z } from 'zod';
 import type { HubServices } from '../../services.js';
 import { parseInput } from '../validate.js';
@@ -8,8 +8,11 @@ const startBody = z.object({ modelType: modelTypeSchema, seed: z.number().int().
 const idParam = z.coerce.number().int().positive();
 const listQuery = z.object({ modelType: modelTypeSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(50) });
 
-/** Admin: training runs (manual trigger, status with live progress, approval of held candidates). */
-export function trainingRoutes(s: HubServices): Router {
+/**
+ * Admin: training runs (manual trigger, status with live progress, approval of held candidates).
+ * `maxEpochs`: the most epochs a run of each type trains (the console shows "epoch n / max").
+ */
+export function trainingRoutes(s: HubServices, maxEpochs: Record<ModelType, number>): Router {
   const r = Router();
   r.get('/training/runs', (req, res) => {
     const q = parseInput(listQuery, req.query, 'query');
@@ -17,7 +20,8 @@ export function trainingRoutes(s: HubServices): Router {
   });
   r.get('/training/runs/:id', (req, res) => {
     const id = parseInput(idParam, req.params.id, 'run id');
-    res.json({ ...s.trainingRuns.get(id), progress: s.trainingRuns.progress(id) });
+    const run = s.trainingRuns.get(id);
+    res.json({ ...run, maxEpochs: maxEpochs[run.modelType], progress: s.trainingRuns.progress(id) });
   });
   r.post('/training/runs', (req, res) => {
     const b = parseInput(startBody, req.body, 'training run');
