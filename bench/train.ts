@@ -1,4 +1,4 @@
-// pnpm bench train [--laundry 150] [--faces ../shared/data/orl_faces] [--identities 20] [--face-epochs 6]
+// pnpm bench train [--laundry 150] [--faces ../shared/data/orl_faces] [--identities 20] [--face-epochs 6] [--types laundry,face]
 // Nightly training runs end to end in a real hub (SQLite, artifact store, worker and sandbox child
 // processes): a laundry run on confirmed and corrected photos, a face run on the ORL photos enrolled
 // as members. Prints one JSON object as the last line: runs[] with modelType, backend, stageSeconds,
@@ -20,8 +20,11 @@ const { values } = parseArgs({
     faces: { type: 'string', default: resolve(import.meta.dirname, '../../shared/data/orl_faces') },
     identities: { type: 'string', default: '20' },
     'face-epochs': { type: 'string', default: '6' },
+    types: { type: 'string', default: 'laundry,face' },
   },
 });
+const types = new Set(values.types.split(',').map((t) => t.trim()));
+for (const t of types) if (t !== 'laundry' && t !== 'face') throw new Error(`--types: '${t}' is neither laundry nor face`);
 const log = (msg: string, extra: Record<string, unknown> = {}) => process.stderr.write(`${JSON.stringify({ msg, ...extra })}\n`);
 
 const tmp = mkdtempSync(join(tmpdir(), 'edgeloop-bench-train-'));
@@ -62,26 +65,30 @@ async function run(modelType: ModelType): Promise<Record<string, unknown>> {
 const runs: Record<string, unknown>[] = [];
 try {
   // Laundry: the branch managers' verdicts on generated 224×224 photos (half of them defects, each one a correction of the AI).
-  const n = intArg('laundry', values.laundry, 10);
+  const n = types.has('laundry') ? intArg('laundry', values.laundry, 10) : 0;
   for (const s of laundryDataset({ count: n, defectRatio: 0.5, seed: 11, width: 224, height: 224 })) {
     const photo = await encodeImage(s.pixels, s.width, s.height, 'jpeg', { quality: 90 });
     const t = await intake.addLaundryTask('bench-tablet', 'bench', { aiResult: 'good', aiConfidence: 0.6, modelVersion: 1, photo });
     const corrected = s.label === 'defect';
     intake.confirmTask(t.id, { finalResult: s.label, aiResult: 'good', corrected, ...(corrected ? { correctionReason: s.kind } : {}) });
   }
-  log('laundry photos confirmed', { photos: n });
-  runs.push(await run('laundry'));
-  log('laundry run done', runs[0] ?? {});
+  if (n > 0) {
+    log('laundry photos confirmed', { photos: n });
+    runs.push(await run('laundry'));
+    log('laundry run done', runs[0] ?? {});
+  }
 
   // Faces: ORL identities enrolled as gym members with all their photos.
-  const { byIdentity } = await loadFaceFolder(values.faces);
-  const ids = [...byIdentity.keys()].slice(0, intArg('identities', values.identities, 2));
-  for (const id of ids) {
-    const photos = (byIdentity.get(id) ?? []).map((p) => p.bytes);
-    await members.enrol({ id: `orl-${id}`, name: id, branch: 'bench' }, photos);
+  if (types.has('face')) {
+    const { byIdentity } = await loadFaceFolder(values.faces);
+    const ids = [...byIdentity.keys()].slice(0, intArg('identities', values.identities, 2));
+    for (const id of ids) {
+      const photos = (byIdentity.get(id) ?? []).map((p) => p.bytes);
+      await members.enrol({ id: `orl-${id}`, name: id, branch: 'bench' }, photos);
+    }
+    log('faces enrolled', { members: ids.length });
+    runs.push(await run('face'));
   }
-  log('faces enrolled', { members: ids.length });
-  runs.push(await run('face'));
 } finally {
   await hub.stop();
   rmSync(tmp, { recursive: true, force: true });

@@ -6,12 +6,20 @@ export interface CalibrationInput {
   members: Map<string, GreyImage[]>;
   /** Faces of people who are not members (generated strangers): what an impostor scores. */
   strangers: GreyImage[];
+  /**
+   * Photos of members that the network never trained on (the run's validation split). When given,
+   * they are the genuine scores (against their own member's crops): a crop the network trained on
+   * scores its own member far higher than a new photo at the door does, so leave-one-out genuine
+   * scores would put the threshold too high. Each probe against the other members is an impostor score.
+   */
+  probes?: { label: string; image: GreyImage }[];
 }
 
 /**
- * The match threshold for a new embedder, from enrolment data only: genuine scores are each crop
- * against its own member's other crops (leave one out), impostor scores are the best match of
- * every stranger face and of every crop against the other members. FAR is weighted above FRR.
+ * The match threshold for a new embedder, from enrolment data only: genuine scores are each unseen
+ * probe against its own member's crops (or, without probes, each crop against its member's other
+ * crops: leave one out); impostor scores are the best match of every stranger face, and of every
+ * crop and probe against the other members. FAR is weighted above FRR.
  */
 export async function calibrateThreshold(onnx: Uint8Array, spec: PreprocessSpec, input: CalibrationInput): Promise<ThresholdChoice> {
   const model = await OnnxModel.load(onnx, spec);
@@ -26,13 +34,26 @@ export async function calibrateThreshold(onnx: Uint8Array, spec: PreprocessSpec,
     }
     const genuine: number[] = [];
     const impostor: number[] = [];
+    const best = (e: Float32Array, templates: Float32Array[]): number | null => (templates.length > 0 ? Math.max(...templates.map((t) => dot(e, t))) : null);
+    const others = (id: string): Float32Array[] => [...byMember].filter(([m]) => m !== id).flatMap(([, l]) => l);
+    const probes = (input.probes ?? []).filter((p) => byMember.has(p.label));
     for (const [id, list] of byMember) {
       list.forEach((e, i) => {
-        const own = list.filter((_, j) => j !== i);
-        if (own.length > 0) genuine.push(Math.max(...own.map((t) => dot(e, t))));
-        const other = [...byMember].filter(([m]) => m !== id).flatMap(([, l]) => l);
-        if (other.length > 0) impostor.push(Math.max(...other.map((t) => dot(e, t))));
+        const own = best(
+          e,
+          list.filter((_, j) => j !== i),
+        );
+        if (own !== null && probes.length === 0) genuine.push(own);
+        const other = best(e, others(id));
+        if (other !== null) impostor.push(other);
       });
+    }
+    for (const p of probes) {
+      const e = await embed(p.image);
+      const own = best(e, byMember.get(p.label) ?? []);
+      if (own !== null) genuine.push(own);
+      const other = best(e, others(p.label));
+      if (other !== null) impostor.push(other);
     }
     const all = [...byMember.values()].flat();
     for (const s of input.strangers) {

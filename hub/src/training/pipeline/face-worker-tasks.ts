@@ -89,7 +89,9 @@ const exportFace: WorkerFn = async (task) => {
   for (const g of dataset.gallery) members.set(g.label, [...(members.get(g.label) ?? []), await grey(g.file)]);
   const detector = await FaceDetector.load(await readFile(join(runDir, 'detector.onnx')), JSON.parse(await readFile(join(runDir, 'detector.json'), 'utf8')));
   const strangers = await strangerCrops(detector, Number(task.seed), 24).finally(() => detector.release());
-  const choice = await calibrateThreshold(onnx, spec, { members, strangers });
+  // Genuine scores from the validation crops: photos of members the network never trained on.
+  const probes = await Promise.all(dataset.validation.map(async (v) => ({ label: v.label, image: await grey(v.file) })));
+  const choice = await calibrateThreshold(onnx, spec, { members, strangers, probes });
   const onnxFile = join(runDir, 'candidate.onnx');
   await writeFileAtomic(onnxFile, onnx);
   return { onnxFile, onnxSha256: sha256Hex(onnx), preprocess: spec, labels: [], threshold: choice.threshold, thresholdRule: choice.rule, parityMaxDiff: maxDiff, paritySamples: files.length };
