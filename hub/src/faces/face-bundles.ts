@@ -52,8 +52,13 @@ export class FaceBundles {
       artifacts: ArtifactStore;
       intake: IntakeService;
       log: Logger;
-      /** Called with every version made by `refreshGallery` (e.g. deploy it to the doors). */
-      onGalleryVersion?: (rec: VersionRecord) => Promise<void>;
+      /**
+       * Called with every version made by `refreshGallery` (e.g. deploy it to the doors), and with the
+       * rebuilt canary candidate when a face canary was running.
+       */
+      onGalleryVersion?: (rec: VersionRecord, candidate: VersionRecord | null) => Promise<void>;
+      /** The face version in a running canary, if any: its gallery is rebuilt with the same member change. */
+      canaryVersion?: () => number | null;
       maxCache?: number;
     },
   ) {}
@@ -119,27 +124,52 @@ export class FaceBundles {
   /**
    * After members changed: the active face version's networks with a freshly embedded gallery, as a
    * new active version (handed to `onGalleryVersion`). Null when no face bundle is in service yet.
+   * A candidate in a running canary gets the same change (a deleted member must leave the canary
+   * doors too): its networks with a fresh gallery, registered as a new version for the canary.
    */
   refreshGallery(reason: string): Promise<VersionRecord | null> {
     return this.serial(async () => {
       const active = this.o.registry.active('face');
       const nets = active ? await this.networksOf(active) : null;
       if (!active || !nets) return null;
-      const rec = await this.registerNow(
-        nets,
-        {
-          label: `face gallery: ${reason}`.slice(0, 200),
-          status: 'active',
-          parentVersion: active.version,
-          metrics: active.signed.signed.metrics,
-          evidenceSha256: active.signed.signed.evidenceSha256,
-        },
-        await this.galleryOf(active),
-      );
+      const rec = await this.rebuild(active, nets, `face gallery: ${reason}`, 'active');
       this.o.registry.setStatus('face', rec.version, 'active');
-      await this.o.onGalleryVersion?.(rec);
+      const canary = this.o.canaryVersion?.() ?? null;
+      const cand = canary !== null ? this.o.registry.get('face', canary) : null;
+      const candNets = cand ? await this.networksOf(cand) : null;
+      const candidate = cand && candNets ? await this.rebuild(cand, candNets, `face canary gallery: ${reason}`, 'verified') : null;
+      await this.o.onGalleryVersion?.(rec, candidate);
       return rec;
     });
+  }
+
+  /**
+   * A face version whose gallery holds today's members: `rec` itself when its gallery still matches
+   * the member list (same members, same photo counts), else its networks with a rebuilt gallery as a
+   * new 'verified' version. A candidate held for days before it rolls out must not bring back a
+   * deleted member, nor leave out a new one.
+   */
+  upToDate(rec: VersionRecord): Promise<VersionRecord> {
+    return this.serial(async () => {
+      const nets = await this.networksOf(rec);
+      if (!nets) return rec;
+      const gallery = await this.galleryOf(rec);
+      const members = this.o.intake.listMembers();
+      const counts = new Map((gallery?.entries() ?? []).map((e) => [e.memberId, e.embeddings.length]));
+      if (gallery && counts.size === members.length && members.every((m) => counts.get(m.id) === m.photos.length)) return rec;
+      return this.rebuild(rec, nets, `${rec.label} (gallery of today's members)`, 'verified');
+    });
+  }
+
+  /** `from`'s networks and metrics with a gallery of today's members (built on `from`'s gallery). */
+  private async rebuild(from: VersionRecord, nets: FaceNetworks, label: string, status: 'active' | 'verified'): Promise<VersionRecord> {
+    const m = from.signed.signed;
+    const parentVersion = status === 'active' ? from.version : m.parentVersion;
+    return this.registerNow(
+      nets,
+      { label: label.slice(0, 200), status, parentVersion, metrics: m.metrics, evidenceSha256: m.evidenceSha256 },
+      await this.galleryOf(from),
+    );
   }
 
   /** The gallery a registered face version ships (null if unreadable: it is then rebuilt from the photos). */

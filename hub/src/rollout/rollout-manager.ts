@@ -119,12 +119,36 @@ export class RolloutManager {
 
   async abort(id: number, reason: string): Promise<RolloutView> {
     const r = this.running(id);
-    if (r.previousVersion !== null) await this.d.rollout.deploy(r.modelType, r.previousVersion, r.canary, true);
+    // Back to what the rest of the fleet runs: the version in service, which may have moved on since
+    // the start (a face gallery refreshed for a member change), else the version the rollout replaced.
+    const back = this.d.registry.active(r.modelType)?.version ?? r.previousVersion;
+    if (back !== null) await this.d.rollout.deploy(r.modelType, back, r.canary, true);
     this.d.registry.setStatus(r.modelType, r.version, 'rolled-back');
     this.finish(id, 'aborted', reason);
     this.d.events.record('RolloutAborted', r.modelType, r.version, { rolloutId: id, reason });
-    this.d.events.record('ModelRolledBack', r.modelType, r.version, { rolloutId: id, to: r.previousVersion, devices: r.canary });
+    this.d.events.record('ModelRolledBack', r.modelType, r.version, { rolloutId: id, to: back, devices: r.canary });
     return this.get(id);
+  }
+
+  /**
+   * Moves a running rollout to a rebuilt candidate (the same networks with a gallery of today's
+   * members): the canary devices get it, the superseded candidate is retired, and the observation
+   * starts again, since the canary now runs a new version.
+   */
+  async retarget(id: number, version: number, reason: string): Promise<RolloutView> {
+    const r = this.running(id);
+    const rec = this.d.registry.get(r.modelType, version);
+    this.d.db.prepare('UPDATE rollouts SET version = ?, figures_json = NULL, started_at = ? WHERE id = ?').run(version, this.now().toISOString(), id);
+    this.d.registry.setStatus(r.modelType, r.version, 'retired');
+    this.d.registry.setStatus(r.modelType, version, 'canary');
+    for (const dev of r.canary) await this.d.fleet.setDesiredModel(dev, r.modelType, rec.signed);
+    this.d.events.record('ModelDeployed', r.modelType, version, { rolloutId: id, group: 'canary', devices: r.canary, replaces: r.version, reason });
+    return this.get(id);
+  }
+
+  /** The running rollout of a model type, if any. */
+  runningFor(modelType: ModelType): RolloutView | null {
+    return this.activeFor(modelType);
   }
 
   /** Fleet-wide signed rollback to an older version (manual). */

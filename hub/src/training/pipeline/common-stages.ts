@@ -113,8 +113,11 @@ export async function registerStage(deps: PipelineDeps, ctx: StageContext): Prom
  * fleet's version directly (devices get it when they come online). Idempotent on resume.
  */
 export async function rolloutStage(deps: PipelineDeps, ctx: StageContext): Promise<Record<string, unknown>> {
-  const version = ctx.output<{ version: number }>('register').version;
+  const registered = ctx.output<{ version: number }>('register').version;
   const mt = ctx.run.modelType;
+  // A face candidate ships with a gallery of today's members (it may have been held for approval).
+  const version = mt === 'face' ? (await deps.faces.upToDate(deps.registry.get(mt, registered))).version : registered;
+  if (version !== registered) deps.store.update(ctx.run.id, { candidateVersion: version });
   const existing = deps.rollouts.list().find((r) => r.modelType === mt && r.version === version);
   if (existing) return { rolloutId: existing.id, canary: existing.canary };
   if (deps.registry.active(mt)?.version === version) return { activated: true };
