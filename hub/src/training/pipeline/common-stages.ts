@@ -116,7 +116,9 @@ export async function rolloutStage(deps: PipelineDeps, ctx: StageContext): Promi
   const registered = ctx.output<{ version: number }>('register').version;
   const mt = ctx.run.modelType;
   // A face candidate ships with a gallery of today's members (it may have been held for approval).
-  const version = mt === 'face' ? (await deps.faces.upToDate(deps.registry.get(mt, registered))).version : registered;
+  // On resume it starts from the rebuild an interrupted attempt made, so that its rollout is found again.
+  const from = mt === 'face' ? (ctx.run.candidateVersion ?? registered) : registered;
+  const version = mt === 'face' ? (await deps.faces.upToDate(deps.registry.get(mt, from))).version : registered;
   if (version !== registered) deps.store.update(ctx.run.id, { candidateVersion: version });
   const existing = deps.rollouts.list().find((r) => r.modelType === mt && r.version === version);
   if (existing) return { rolloutId: existing.id, canary: existing.canary };
