@@ -4,11 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ValidationError } from '@edgeloop/shared';
+import { DEFAULT_CROP, ValidationError } from '@edgeloop/shared';
 import { detectorSpecSchema } from '../../../shared/src/face/detector-spec.js';
 import { FaceDetector, iou } from '../../../shared/src/face/detector.js';
 import type { FaceBox } from '../../../shared/src/face/types.js';
+import { enrolmentCrop, withBorder } from '../../src/faces/enrolment-crop.js';
 import { type DetectorTrainingResult, trainFaceDetector } from '../../src/training/faces/detector-training.js';
+import { encodeImage } from '../../src/training/synthetic/encode.js';
 import { faceVariation, renderScene, type Scene, type SceneFace } from '../../src/training/synthetic/faces.js';
 
 let trained: DetectorTrainingResult;
@@ -86,4 +88,25 @@ test('bad input is refused with ValidationError', async () => {
   await assert.rejects(detector.detect({ data: new Uint8Array(10), width: 320, height: 240 }), ValidationError);
   // A frame smaller than one window has nothing to search.
   assert.deepEqual(await detector.detect({ data: new Uint8Array(100), width: 10, height: 10 }), []);
+});
+
+test('a tight head shot (the face fills the photo) is found for enrolment inside a border of its mean grey', async () => {
+  const scene = renderScene({ seed: 24, faces: [face(5, 100, 40, 120)] });
+  const b = scene.boxes[0];
+  assert.ok(b, 'the scene has its face');
+  // Cut the photo to the face box, a little wider: the face now fills it, larger than any detector window.
+  const x0 = Math.max(0, Math.round(b.x - b.w * 0.05));
+  const y0 = Math.max(0, Math.round(b.y - b.h * 0.05));
+  const w = Math.min(scene.width - x0, Math.round(b.w * 1.1));
+  const h = Math.min(scene.height - y0, Math.round(b.h * 1.1));
+  const tight = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) tight.set(scene.pixels.subarray((y0 + y) * scene.width + x0, (y0 + y) * scene.width + x0 + w), y * w);
+  assert.deepEqual(await detector.detect({ data: tight, width: w, height: h }), [], 'too large for the detector as it is');
+  const framed = withBorder({ data: tight, width: w, height: h }, 0.25);
+  assert.equal(framed.width, w + 2 * Math.round(w * 0.25));
+  assert.equal(framed.data[0], framed.data[framed.data.length - 1], 'the border is one grey');
+  const photo = await encodeImage(tight, w, h, 'png');
+  const crop = await enrolmentCrop(photo, detector, { crop: DEFAULT_CROP }, { width: 46, height: 56 });
+  assert.equal(crop.detected, true, 'found once framed');
+  assert.equal(crop.crop.width, 46);
 });
