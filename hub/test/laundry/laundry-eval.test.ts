@@ -46,7 +46,10 @@ test('evaluateLaundryFolder reports sane metrics and never trains on test photos
   // Disjoint by name and by content.
   const train = new Set(report.trainFiles);
   assert.ok(report.testFiles.every((f) => !train.has(f)));
-  assert.equal(trainedOn.length, report.trainImages);
+  // Trained the way the nightly run trains: a validation share, the rest with 4 augmented copies each.
+  assert.equal(report.validationImages, 4, '20% of each class of the 24 training photos (12 good, 12 defect): 2 + 2');
+  assert.equal(report.fitImages, (report.trainImages - report.validationImages) * 5);
+  assert.equal(trainedOn.length, report.fitImages + report.validationImages);
   const trainedBytes = new Set(trainedOn.map((b) => Buffer.from(b).toString('base64')));
   const byName = new Map(photos.map((p) => [`${p.label}/${p.name}`, p.image]));
   for (const f of report.testFiles) assert.ok(!trainedBytes.has(Buffer.from(byName.get(f) as Uint8Array).toString('base64')), `${f} was trained on`);

@@ -3,7 +3,9 @@
  *
  * Protocol: each class's files sorted by name (numeric-aware), then shuffled with the seed; the first
  * 80% of each class train, the rest test (stratified). The classifier is trained on the training
- * photos only; test photos go through the device path only: the exported ONNX in onnxruntime
+ * photos only, the way the nightly run trains it: 20% of them (stratified) kept for early stopping,
+ * the rest each with 4 augmented copies (rotation, flip, brightness, contrast; the pipeline's
+ * augmentPhoto). Test photos go through the device path only: the exported ONNX in onnxruntime
  * (OnnxModel) and the device's tile classifier (`classifyLaundry`, shared with the edge agent), with
  * its fixed 0.5 threshold.
  */
@@ -11,6 +13,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { classifyLaundry, type Logger, OnnxModel, openImage, type PreprocessSpec } from '@edgeloop/shared';
+import { augmentPhoto } from '../pipeline/augment.js';
 import { seededShuffle } from '../seeded-random.js';
 import { type LaundryLabel, type LaundryTrainingOptions, type LaundryTrainingResult, type LaundryTrainingSample, trainLaundryClassifier } from './laundry-training.js';
 
@@ -35,7 +38,11 @@ export interface LaundryEvalOptions {
   /** Defaults to trainLaundryClassifier; injectable for tests. */
   trainer?: LaundryTrainer;
   /** Passed to the trainer (epochs, batch size, ...). */
-  train?: Partial<Omit<LaundryTrainingOptions, 'samples' | 'seed'>>;
+  train?: Partial<Omit<LaundryTrainingOptions, 'samples' | 'seed' | 'validation'>>;
+  /** Training images per training photo, as the nightly run makes them: the photo and (variants − 1) augmented copies (default 5). */
+  variants?: number;
+  /** Share of each class's training photos held out for early stopping, as the nightly run does (default 0.2). */
+  valFraction?: number;
   log?: Logger;
 }
 
@@ -47,6 +54,10 @@ export interface LaundryEvalReport {
   images: number;
   trainImages: number;
   testImages: number;
+  /** What the network was fitted on: training photos minus validation, times `variants`. */
+  fitImages: number;
+  /** Training photos held out for early stopping (never augmented). */
+  validationImages: number;
   backend: string;
   trainSeconds: number;
   evalSeconds: number;
@@ -149,8 +160,15 @@ export async function evaluateLaundryFolder(dir: string, opts: LaundryEvalOption
   const { photos, skipped } = await loadLaundryFolder(dir);
   const { train, test } = splitLaundry(photos, seed, opts.trainFraction ?? 0.8);
   opts.log?.info({ images: photos.length, train: train.length, test: test.length, skipped: skipped.length }, 'laundry eval split');
-  const samples: LaundryTrainingSample[] = train.map((p) => ({ label: p.label, image: p.bytes }));
-  const result = await trainer({ ...opts.train, log: opts.log, samples, seed });
+  // Trained the way the nightly run trains: a validation share for early stopping, the rest augmented.
+  const { train: fit, test: val } = splitLaundry(train, seed * 7 + 1, 1 - (opts.valFraction ?? 0.2));
+  const samples: LaundryTrainingSample[] = [];
+  for (const [i, p] of fit.entries()) {
+    samples.push({ label: p.label, image: p.bytes });
+    for (const v of await augmentPhoto(p.bytes, (opts.variants ?? 5) - 1, seed * 100_003 + i)) samples.push({ label: p.label, image: v.png });
+  }
+  const validation: LaundryTrainingSample[] = val.map((p) => ({ label: p.label, image: p.bytes }));
+  const result = await trainer({ ...opts.train, log: opts.log, samples, validation, seed });
 
   const started = performance.now();
   const model = await OnnxModel.load(result.onnx, result.preprocess, { intraOpThreads: 2 });
@@ -184,6 +202,8 @@ export async function evaluateLaundryFolder(dir: string, opts: LaundryEvalOption
     images: photos.length,
     trainImages: train.length,
     testImages: test.length,
+    fitImages: samples.length,
+    validationImages: validation.length,
     backend: result.backend,
     trainSeconds: result.seconds,
     evalSeconds: (performance.now() - started) / 1000,
