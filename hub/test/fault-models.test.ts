@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { OnnxModel, openImage, preprocessImage } from '@edgeloop/shared';
 import { buildBootstrapModel } from '../src/training/bootstrap-models.js';
 import { type FaultKind, buildFaultModel } from '../src/training/fault-models.js';
+import { decodeOnnxModel } from '../src/training/onnx/onnx-writer.js';
 
 // Real images, encoded by sharp (through @edgeloop/shared: hub does not depend on sharp directly).
 // A textured 64×64 colour JPEG, and a flat mid-grey PNG (the smallest non-zero input after normalisation).
@@ -98,7 +99,14 @@ test("'nan' passes warm-up, then outputs NaN on any real image", async () => {
   });
 });
 
-test("'slow' passes warm-up and gives valid probabilities, but far slower than the bootstrap network", async () => {
+test("'slow' passes warm-up and gives valid probabilities, but only after a chain of 64 MatMuls of 256×256 (its latency is printed, not asserted)", async () => {
+  // The cost is asserted on the graph, which is deterministic; timings on a shared 2-core machine are not.
+  const graph = decodeOnnxModel(buildFaultModel('slow').onnx).graph as { node: { op_type: string; input: string[] }[]; initializer: { name: string; dims?: number[] }[] };
+  const dims = new Map(graph.initializer.map((t) => [t.name, (t.dims ?? []).map(Number)]));
+  const square = graph.node.filter((n) => n.op_type === 'MatMul' && JSON.stringify(dims.get(n.input[1] ?? '')) === '[256,256]');
+  assert.ok(square.length >= 64, `${square.length} MatMuls of 256×256`);
+  const bootstrapOps = (decodeOnnxModel(bootstrap.onnx).graph as { node: { op_type: string }[] }).node.filter((n) => n.op_type === 'MatMul');
+  assert.ok(bootstrapOps.length < 4, 'the bootstrap network has no such chain');
   await withFault('slow', async (model) => {
     await assertWarmsUp(model);
     const out = await model.runImage(textured);
@@ -116,7 +124,5 @@ test("'slow' passes warm-up and gives valid probabilities, but far slower than t
       `median latency: runImage slow ${fmt(slowImage)} vs bootstrap ${fmt(fastImage)} (${(slowImage / fastImage).toFixed(1)}×); ` +
         `runTensor slow ${fmt(slowNet)} vs bootstrap ${fmt(fastNet)} (${(slowNet / fastNet).toFixed(1)}×)`,
     );
-    assert.ok(slowImage >= 5 * fastImage, `runImage: slow ${fmt(slowImage)} vs bootstrap ${fmt(fastImage)}`);
-    assert.ok(slowNet >= 10 * fastNet, `runTensor: slow ${fmt(slowNet)} vs bootstrap ${fmt(fastNet)}`);
   });
 });
