@@ -2,13 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { createLogger, type DecodedMessage, errorMessage, type Logger, ROLE_OF_MODEL_TYPE, writeFileAtomic } from '@edgeloop/shared';
+import { createLogger, type DecodedMessage, errorMessage, type Logger, writeFileAtomic } from '@edgeloop/shared';
 import { buildHttpApp, listen, portOf } from './api/http-server.js';
 import { HubBroker } from './broker/broker.js';
 import type { HubConfig } from './config/schema.js';
 import { newSecret } from './fleet/credentials.js';
 import { EnrolmentService } from './fleet/enrolment-service.js';
 import { FleetService } from './fleet/fleet-service.js';
+import { galleryDeployer } from './faces/gallery-deploy.js';
 import { FaceBundles } from './faces/face-bundles.js';
 import { Members } from './faces/members.js';
 import { IntakeService } from './intake/intake-service.js';
@@ -69,16 +70,7 @@ export async function startHub(config: HubConfig, log: Logger = createLogger({ n
     log: log.child({ module: 'faces' }),
     canaryVersion: () => rollouts.runningFor('face')?.version ?? null,
     // A member change ships at once: the canary doors get the rebuilt candidate, every other door the rebuilt version in service.
-    onGalleryVersion: async (rec, candidate) => {
-      const running = candidate ? rollouts.runningFor('face') : null;
-      if (!running || !candidate) {
-        await rollout.deploy('face', rec.version);
-        return;
-      }
-      await rollouts.retarget(running.id, candidate.version, 'members changed');
-      const canary = new Set(running.canary);
-      await rollout.deploy('face', rec.version, fleet.idsByRole(ROLE_OF_MODEL_TYPE.face).filter((id) => !canary.has(id)));
-    },
+    onGalleryVersion: galleryDeployer({ rollouts, registry, rollout, fleet, log: log.child({ module: 'faces' }) }),
   });
   const members = new Members({ intake, artifacts, faces, log: log.child({ module: 'members' }) });
   const trainingLog = log.child({ module: 'training' });

@@ -15,6 +15,7 @@ import {
   sha256Hex,
 } from '@edgeloop/shared';
 import type { IntakeService } from '../intake/intake-service.js';
+import type { RebuiltCandidate } from './gallery-deploy.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import type { ModelRegistry, VersionRecord, VersionStatus } from '../registry/model-registry.js';
 import { enrolmentCrop } from './enrolment-crop.js';
@@ -56,7 +57,7 @@ export class FaceBundles {
        * Called with every version made by `refreshGallery` (e.g. deploy it to the doors), and with the
        * rebuilt canary candidate when a face canary was running.
        */
-      onGalleryVersion?: (rec: VersionRecord, candidate: VersionRecord | null) => Promise<void>;
+      onGalleryVersion?: (rec: VersionRecord, candidate: RebuiltCandidate | null) => Promise<void>;
       /** The face version in a running canary, if any: its gallery is rebuilt with the same member change. */
       canaryVersion?: () => number | null;
       maxCache?: number;
@@ -135,9 +136,17 @@ export class FaceBundles {
       const rec = await this.rebuild(active, nets, `face gallery: ${reason}`, 'active');
       this.o.registry.setStatus('face', rec.version, 'active');
       const canary = this.o.canaryVersion?.() ?? null;
-      const cand = canary !== null ? this.o.registry.get('face', canary) : null;
-      const candNets = cand ? await this.networksOf(cand) : null;
-      const candidate = cand && candNets ? await this.rebuild(cand, candNets, `face canary gallery: ${reason}`, 'verified') : null;
+      let candidate: RebuiltCandidate | null = null;
+      if (canary !== null) {
+        try {
+          const cand = this.o.registry.get('face', canary);
+          const candNets = await this.networksOf(cand);
+          candidate = { from: canary, rec: candNets ? await this.rebuild(cand, candNets, `face canary gallery: ${reason}`, 'verified') : null };
+        } catch (err) {
+          this.o.log.error({ candidate: canary, err: errorMessage(err) }, 'canary candidate gallery not rebuilt');
+          candidate = { from: canary, rec: null };
+        }
+      }
       await this.o.onGalleryVersion?.(rec, candidate);
       return rec;
     });
@@ -154,7 +163,7 @@ export class FaceBundles {
       const nets = await this.networksOf(rec);
       if (!nets) return rec;
       const gallery = await this.galleryOf(rec);
-      const members = this.o.intake.listMembers();
+      const members = this.o.intake.listMembers().filter((m) => m.photos.length > 0);
       const counts = new Map((gallery?.entries() ?? []).map((e) => [e.memberId, e.embeddings.length]));
       if (gallery && counts.size === members.length && members.every((m) => counts.get(m.id) === m.photos.length)) return rec;
       return this.rebuild(rec, nets, `${rec.label} (gallery of today's members)`, 'verified');

@@ -45,6 +45,8 @@ interface RolloutRow {
 export class RolloutManager {
   private timer: NodeJS.Timeout | null = null;
   private checking = false;
+  private lock: Promise<unknown> = Promise.resolve();
+  private held = false;
 
   constructor(
     private readonly d: {
@@ -80,7 +82,57 @@ export class RolloutManager {
     this.timer = null;
   }
 
-  async begin(modelType: ModelType, version: number, overrides: Partial<RolloutThresholds> = {}): Promise<RolloutView> {
+  /**
+   * Runs `fn` with no other rollout change in between: begin, promote, abort, rollback, retarget and
+   * the periodic check all go through here, one at a time, so none acts on a state another one is
+   * changing (a promote and a member change's retarget, an admin's abort and an automatic promote).
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(async () => {
+      this.held = true;
+      try {
+        return await fn();
+      } finally {
+        this.held = false;
+      }
+    });
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  begin(modelType: ModelType, version: number, overrides: Partial<RolloutThresholds> = {}): Promise<RolloutView> {
+    return this.exclusive(() => this.beginNow(modelType, version, overrides));
+  }
+
+  promote(id: number, reason: string): Promise<RolloutView> {
+    return this.exclusive(() => this.promoteNow(id, reason));
+  }
+
+  abort(id: number, reason: string): Promise<RolloutView> {
+    return this.exclusive(() => this.abortNow(id, reason));
+  }
+
+  /** Fleet-wide signed rollback to an older version (manual). */
+  rollbackTo(modelType: ModelType, version: number): Promise<string[]> {
+    return this.exclusive(() => this.rollbackNow(modelType, version));
+  }
+
+  /** One evaluation of every running rollout. */
+  tick(): Promise<void> {
+    return this.exclusive(() => this.tickNow());
+  }
+
+  /** Abort, for a caller inside `exclusive`. */
+  abortHeld(id: number, reason: string): Promise<RolloutView> {
+    this.mustHold('abortHeld');
+    return this.abortNow(id, reason);
+  }
+
+  private mustHold(what: string): void {
+    if (!this.held) throw new Error(`RolloutManager.${what} must run inside exclusive()`);
+  }
+
+  private async beginNow(modelType: ModelType, version: number, overrides: Partial<RolloutThresholds>): Promise<RolloutView> {
     if (this.activeFor(modelType)) throw new ConflictError(`a ${modelType} rollout is already running`);
     const rec = this.d.registry.get(modelType, version);
     if (rec.status === 'rejected' || rec.status === 'rolled-back') throw new ConflictError(`v${version} is ${rec.status}`);
@@ -107,7 +159,7 @@ export class RolloutManager {
     return this.get(id);
   }
 
-  async promote(id: number, reason: string): Promise<RolloutView> {
+  private async promoteNow(id: number, reason: string): Promise<RolloutView> {
     const r = this.running(id);
     this.d.registry.setStatus(r.modelType, r.version, 'active');
     const devices = await this.d.rollout.deploy(r.modelType, r.version);
@@ -117,7 +169,7 @@ export class RolloutManager {
     return this.get(id);
   }
 
-  async abort(id: number, reason: string): Promise<RolloutView> {
+  private async abortNow(id: number, reason: string): Promise<RolloutView> {
     const r = this.running(id);
     // Back to what the rest of the fleet runs: the version in service, which may have moved on since
     // the start (a face gallery refreshed for a member change), else the version the rollout replaced.
@@ -133,9 +185,10 @@ export class RolloutManager {
   /**
    * Moves a running rollout to a rebuilt candidate (the same networks with a gallery of today's
    * members): the canary devices get it, the superseded candidate is retired, and the observation
-   * starts again, since the canary now runs a new version.
+   * starts again, since the canary now runs a new version. For a caller inside `exclusive`.
    */
-  async retarget(id: number, version: number, reason: string): Promise<RolloutView> {
+  async retargetHeld(id: number, version: number, reason: string): Promise<RolloutView> {
+    this.mustHold('retargetHeld');
     const r = this.running(id);
     const rec = this.d.registry.get(r.modelType, version);
     this.d.db.prepare('UPDATE rollouts SET version = ?, figures_json = NULL, started_at = ? WHERE id = ?').run(version, this.now().toISOString(), id);
@@ -151,10 +204,9 @@ export class RolloutManager {
     return this.activeFor(modelType);
   }
 
-  /** Fleet-wide signed rollback to an older version (manual). */
-  async rollbackTo(modelType: ModelType, version: number): Promise<string[]> {
+  private async rollbackNow(modelType: ModelType, version: number): Promise<string[]> {
     const running = this.activeFor(modelType);
-    if (running) await this.abort(running.id, 'manual rollback');
+    if (running) await this.abortNow(running.id, 'manual rollback');
     const from = this.d.registry.active(modelType)?.version ?? null;
     this.d.registry.setStatus(modelType, version, 'active');
     const devices = await this.d.rollout.deploy(modelType, version, undefined, true);
@@ -162,8 +214,7 @@ export class RolloutManager {
     return devices;
   }
 
-  /** One evaluation of every running rollout. */
-  async tick(): Promise<void> {
+  private async tickNow(): Promise<void> {
     const rows = this.d.db.prepare("SELECT * FROM rollouts WHERE status = 'canary'").all() as RolloutRow[];
     for (const row of rows) {
       const r = toView(row);
@@ -189,8 +240,8 @@ export class RolloutManager {
       ).map((x) => x.device_id);
       const rolledBack = r.canary.filter((id) => reportedRollback.includes(id) || eventRollback.includes(id));
       const verdict = judgeRollout({ ...figures, elapsedMs: this.now().getTime() - Date.parse(since), notReported, rolledBack, t: r.thresholds });
-      if (verdict.kind === 'promote') await this.promote(r.id, verdict.reason);
-      else if (verdict.kind === 'abort') await this.abort(r.id, verdict.reason);
+      if (verdict.kind === 'promote') await this.promoteNow(r.id, verdict.reason);
+      else if (verdict.kind === 'abort') await this.abortNow(r.id, verdict.reason);
     }
   }
 

@@ -115,14 +115,26 @@ export async function registerStage(deps: PipelineDeps, ctx: StageContext): Prom
 export async function rolloutStage(deps: PipelineDeps, ctx: StageContext): Promise<Record<string, unknown>> {
   const registered = ctx.output<{ version: number }>('register').version;
   const mt = ctx.run.modelType;
+  // On resume, this run's rollout or activation is found again: by the run's candidate version, or by
+  // the evidence hash its candidate carries, which every gallery rebuild of it keeps (a rebuild before
+  // a crash, a member change during its canary).
+  const evidence = deps.registry.get(mt, registered).signed.signed.evidenceSha256;
+  const ours = (v: number | undefined): boolean => {
+    if (v === undefined) return false;
+    if (v === registered || v === ctx.run.candidateVersion) return true;
+    try {
+      return evidence !== null && deps.registry.get(mt, v).signed.signed.evidenceSha256 === evidence;
+    } catch {
+      return false;
+    }
+  };
+  const existing = deps.rollouts.list().find((r) => r.modelType === mt && ours(r.version));
+  if (existing) return { rolloutId: existing.id, canary: existing.canary };
+  if (ours(deps.registry.active(mt)?.version)) return { activated: true };
   // A face candidate ships with a gallery of today's members (it may have been held for approval).
-  // On resume it starts from the rebuild an interrupted attempt made, so that its rollout is found again.
   const from = mt === 'face' ? (ctx.run.candidateVersion ?? registered) : registered;
   const version = mt === 'face' ? (await deps.faces.upToDate(deps.registry.get(mt, from))).version : registered;
   if (version !== registered) deps.store.update(ctx.run.id, { candidateVersion: version });
-  const existing = deps.rollouts.list().find((r) => r.modelType === mt && r.version === version);
-  if (existing) return { rolloutId: existing.id, canary: existing.canary };
-  if (deps.registry.active(mt)?.version === version) return { activated: true };
   const online = deps.fleet.list().filter((d) => MODEL_TYPE_OF_ROLE[d.role] === mt && d.status === 'online' && !d.revoked);
   if (online.length === 0) {
     deps.registry.setStatus(mt, version, 'active');
