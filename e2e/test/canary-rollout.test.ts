@@ -34,7 +34,8 @@ async function startDevice(id: string, branch: string): Promise<void> {
       trust: { rootKeysPem: [hub.services.keys.root.publicKeyPem] },
       api: { port: 0 },
       telemetry: { intervalMs: 200 },
-      watch: { windowMs: 60_000, checkIntervalMs: 50, minErrors: 3, maxErrorRate: 0.05, minRequests: 15, maxP95Ms: 5_000, p95Factor: 3, minP95DeltaMs: 5 },
+      // The agents' own latency watch is as lenient as the hub's (see the hub config below): this file is about errors.
+      watch: { windowMs: 60_000, checkIntervalMs: 50, minErrors: 3, maxErrorRate: 0.05, minRequests: 15, maxP95Ms: 30_000, p95Factor: 10, minP95DeltaMs: 2_000 },
     }),
     createLogger({ name: id, level: 'silent' }),
   );

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { FaceGallery, type ManifestFile, type ModelType, sha256Hex } from '@edgeloop/shared';
 import { memoryLogger } from '@edgeloop/shared/testing';
+import type { VersionRecord } from '../src/registry/model-registry.js';
 import { startTestHub, TEST_ADMIN_TOKEN, type TestHub } from './support/test-hub.js';
 
 // Model artifacts (networks, the member gallery with biometric templates) go only to a device of the
@@ -12,6 +13,7 @@ const CHALLENGE = 'Basic realm="edgeloop-device"';
 const UNKNOWN = '0'.repeat(64);
 
 let hub: TestHub;
+let retired: VersionRecord;
 const mem = memoryLogger('hub');
 const passwords: Record<string, string> = {};
 const files: Record<ModelType, ManifestFile[]> = { face: [], laundry: [] };
@@ -53,6 +55,20 @@ before(async () => {
     parentVersion: 1,
     evidenceSha256: null,
     status: 'verified',
+  });
+  // The door is told to run it (a device may fetch only what it may be told to run).
+  await hub.services.rollout.deploy('face', bundle.version, ['door-1']);
+  // A version nobody runs any more, whose gallery still holds a member deleted since.
+  retired = await hub.services.registry.register({
+    modelType: 'face',
+    label: 'retired bundle',
+    files: [{ name: 'gallery.bin', role: 'gallery', bytes: FaceGallery.fromEntries([{ memberId: 'deleted-since', embeddings: [template] }]).encode() }],
+    preprocess: face1.preprocess,
+    labels: [],
+    metrics: {},
+    parentVersion: 1,
+    evidenceSha256: null,
+    status: 'retired',
   });
   for (const [type, version] of [
     ['face', bundle.version],
@@ -134,6 +150,13 @@ describe('a device gets only its own model type', () => {
     assert.equal(part.status, 206);
     assert.equal(part.headers.get('content-range'), `bytes 100-${f.size - 1}/${f.size}`);
     assert.deepEqual(Buffer.from(await part.arrayBuffer()), bytes.subarray(100));
+  });
+
+  test('a gym door gets no file of a version it is not told to run (a retired gallery) → 404; the admin does', async () => {
+    const gallery = retired.signed.signed.files[0];
+    assert.ok(gallery);
+    assert.equal((await artifact(gallery.sha256, { authorization: basic('door-1') })).status, 404);
+    assert.equal((await artifact(gallery.sha256, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` })).status, 200);
   });
 
   test('a gym door downloads every file of the face bundle, the gallery included', async () => {

@@ -174,11 +174,13 @@ export class ModelRegistry {
     return rows.map(toRecord);
   }
 
-  /** True when a registered version of this type lists the file (by sha256) in its manifest. */
-  hasFile(modelType: ModelType, sha256: string): boolean {
+  /** True when that registered version lists the file (by sha256) in its manifest. */
+  versionHasFile(modelType: ModelType, version: number, sha256: string): boolean {
     const row = this.db
-      .prepare("SELECT 1 FROM model_versions, json_each(model_versions.manifest_json, '$.files') AS f WHERE model_type = ? AND json_extract(f.value, '$.sha256') = ? LIMIT 1")
-      .get(modelType, sha256);
+      .prepare(
+        "SELECT 1 FROM model_versions, json_each(model_versions.manifest_json, '$.files') AS f WHERE model_type = ? AND version = ? AND json_extract(f.value, '$.sha256') = ? LIMIT 1",
+      )
+      .get(modelType, version, sha256);
     return row !== undefined;
   }
 

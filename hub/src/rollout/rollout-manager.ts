@@ -1,9 +1,10 @@
 import { ConflictError, errorMessage, type Logger, MODEL_TYPE_OF_ROLE, type ModelType, NotFoundError } from '@edgeloop/shared';
 import type { HubEvents } from '../events/hub-events.js';
-import type { DeviceView, FleetService } from '../fleet/fleet-service.js';
+import type { FleetService } from '../fleet/fleet-service.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { Db } from '../store/db.js';
 import { type GroupFigures, judgeRollout, type RolloutThresholds, selectCanary } from './canary-policy.js';
+import { canarySignals } from './rollout-signals.js';
 import type { RolloutService } from './rollout-service.js';
 
 export interface RolloutView {
@@ -219,26 +220,8 @@ export class RolloutManager {
     for (const row of rows) {
       const r = toView(row);
       const since = r.startedAt;
-      // One read of each device per tick.
-      const views = new Map([...r.canary, ...r.control].map((id) => [id, this.d.fleet.get(id)]));
-      const figures = { canary: this.figures(r.modelType, r.canary, r.version, since, views), control: this.figures(r.modelType, r.control, null, since, views) };
+      const { figures, notReported, rolledBack } = canarySignals(this.d.db, this.d.fleet, r.modelType, r.version, r.canary, r.control, since);
       this.d.db.prepare('UPDATE rollouts SET figures_json = ? WHERE id = ?').run(JSON.stringify(figures), r.id);
-      const notReported = r.canary.filter((id) => {
-        const rep = views.get(id)?.reported;
-        const m = rep?.status === 'online' ? rep.models[r.modelType] : undefined;
-        return !(m && m.version === r.version && m.state === 'active');
-      });
-      // A canary device that rolled back says so in its retained state (and later in a report event).
-      const reportedRollback = r.canary.filter((id) => {
-        const rep = views.get(id)?.reported;
-        return rep?.status === 'online' && (rep.models[r.modelType]?.refusedVersions ?? []).includes(r.version);
-      });
-      const eventRollback = (
-        this.d.db
-          .prepare("SELECT DISTINCT device_id FROM device_events WHERE type = 'rolled-back' AND model_type = ? AND version = ? AND at >= ?")
-          .all(r.modelType, r.version, since) as { device_id: string }[]
-      ).map((x) => x.device_id);
-      const rolledBack = r.canary.filter((id) => reportedRollback.includes(id) || eventRollback.includes(id));
       const verdict = judgeRollout({ ...figures, elapsedMs: this.now().getTime() - Date.parse(since), notReported, rolledBack, t: r.thresholds });
       if (verdict.kind === 'promote') await this.promoteNow(r.id, verdict.reason);
       else if (verdict.kind === 'abort') await this.abortNow(r.id, verdict.reason);
@@ -272,32 +255,6 @@ export class RolloutManager {
   }
 
   /** A group's live figures: inference telemetry on `version` (or each device's own version) and laundry corrections. */
-  private figures(modelType: ModelType, devices: string[], version: number | null, since: string, views: ReadonlyMap<string, DeviceView>): GroupFigures {
-    let requests = 0;
-    let errors = 0;
-    let p95Weighted = 0;
-    for (const id of devices) {
-      const view = views.get(id);
-      const t = view?.telemetry ?? null;
-      const rep = view?.reported ?? null;
-      const v = version ?? (rep?.status === 'online' ? (rep.models[modelType]?.version ?? null) : null);
-      const s = t && v !== null ? t.inference[`${modelType}@${v}`] : undefined;
-      if (!s) continue;
-      requests += s.count;
-      errors += s.errors;
-      p95Weighted += s.p95 * s.count;
-    }
-    const corr = devices.length
-      ? (this.d.db
-          .prepare(
-            `SELECT COUNT(*) AS confirmations, COALESCE(SUM(corrected), 0) AS corrections FROM laundry_tasks
-             WHERE confirmed_at >= ? AND device_id IN (${devices.map(() => '?').join(',')}) ${version !== null ? 'AND model_version = ?' : ''}`,
-          )
-          .get(since, ...devices, ...(version !== null ? [version] : [])) as { confirmations: number; corrections: number })
-      : { confirmations: 0, corrections: 0 };
-    return { devices: devices.length, requests, errors, p95Ms: requests > 0 ? p95Weighted / requests : 0, ...corr };
-  }
-
   private now(): Date {
     return this.d.now?.() ?? new Date();
   }

@@ -30,9 +30,16 @@ export function publicRoutes(s: HubServices, adminToken: string): Router {
   return r;
 }
 
-/** The admin may fetch any model file; a device only files of registered versions of its role's model type. */
+/**
+ * The admin may fetch any model file; a device only the files of the versions it may be told to run:
+ * its desired version, the version in service and a running canary of its role's model type (never a
+ * retired gallery that still holds a deleted member's templates).
+ */
 function mayDownload(s: HubServices, caller: Record<string, unknown>, sha256: string): boolean {
   if (caller.admin === true) return true;
   if (typeof caller.deviceId !== 'string') return false;
-  return s.registry.hasFile(MODEL_TYPE_OF_ROLE[s.fleet.get(caller.deviceId).role], sha256);
+  const device = s.fleet.get(caller.deviceId);
+  const mt = MODEL_TYPE_OF_ROLE[device.role];
+  const versions = [device.desired[mt]?.version, s.registry.active(mt)?.version, s.rollouts.runningFor(mt)?.version];
+  return versions.some((v) => v !== undefined && s.registry.versionHasFile(mt, v, sha256));
 }
