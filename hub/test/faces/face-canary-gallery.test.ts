@@ -5,12 +5,17 @@
  * the refreshed version in service); an abort rolls the canary back to the version in service as it
  * is now; `upToDate` gives a held candidate a gallery of today's members, and a face run's rollout
  * stage ships it so, finding its rollout again when resumed after an interruption.
+ *
+ * Then, in a second hub, what the gallery deployer does when the canary cannot follow a member
+ * change (the candidate cannot be rebuilt; it was promoted, or superseded, meanwhile), and the
+ * rollout lock: a promote and an abort of one rollout started together end with exactly one winner.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
+  ConflictError,
   decodeMessage,
   type DesiredState,
   deviceTopic,
@@ -21,7 +26,9 @@ import {
   waitFor,
 } from '@edgeloop/shared';
 import type { FaceNetworks } from '../../src/faces/face-bundles.js';
+import { galleryDeployer } from '../../src/faces/gallery-deploy.js';
 import type { VersionRecord } from '../../src/registry/model-registry.js';
+import type { RolloutView } from '../../src/rollout/rollout-manager.js';
 import { buildBootstrapModel } from '../../src/training/bootstrap-models.js';
 import { type DetectorTrainingResult, trainFaceDetector } from '../../src/training/faces/detector-training.js';
 import { encodeImage } from '../../src/training/synthetic/encode.js';
@@ -35,11 +42,13 @@ const LONG = { timeoutMs: 120_000 };
 const NEVER = { observeMs: 30 * 86_400_000, reportTimeoutMs: 30 * 86_400_000 };
 
 let hub: TestHub;
-let detector: DetectorTrainingResult;
+let detector: DetectorTrainingResult | undefined;
 let trust: TrustStore;
 const clients: MqttClient[] = [];
 /** The latest desired state each simulated door received over MQTT, signature checked. */
 const received = new Map<string, DesiredState>();
+/** Every face directive each door received over MQTT, in order. */
+const history = new Map<string, { version: number; rollback: boolean }[]>();
 
 /** Two photos of one synthetic person: a face in a cluttered frame. */
 async function photos(person: number): Promise<Buffer[]> {
@@ -53,6 +62,7 @@ async function photos(person: number): Promise<Buffer[]> {
 
 function networks(seed: number): FaceNetworks {
   const embedder = buildBootstrapModel('face', seed);
+  assert.ok(detector, 'the detector is trained');
   return { embedder: { onnx: embedder.onnx, preprocess: embedder.preprocess }, detector: { onnx: detector.onnx, spec: detector.spec }, threshold: 0.6 };
 }
 
@@ -74,7 +84,11 @@ async function connectDoor(id: string, branch: string): Promise<void> {
   clients.push(c);
   c.on('message', (topic, payload) => {
     const msg = decodeMessage(topic, payload);
-    if (msg.ok && msg.name === 'desired' && msg.deviceId === id) received.set(id, trust.verify(msg.payload));
+    if (!msg.ok || msg.name !== 'desired' || msg.deviceId !== id) return;
+    const desired = trust.verify(msg.payload);
+    received.set(id, desired);
+    const face = desired.models.face;
+    if (face) history.set(id, [...(history.get(id) ?? []), { version: face.manifest.signed.version, rollback: face.rollback }]);
   });
   await c.subscribeAsync(deviceTopic('desired', id), { qos: 1 });
   await c.publishAsync(
@@ -98,6 +112,47 @@ async function assertDesired(id: string, version: number, rollback: boolean): Pr
   );
 }
 
+/**
+ * A real hub with members 'ann' and 'bob', face version P (`seed`) active on three MQTT doors. The
+ * detector is trained once for the file; the rollout's periodic check is off, so only a test's
+ * calls decide a rollout.
+ */
+async function openHub(seed: number): Promise<VersionRecord> {
+  detector ??= await trainFaceDetector({ seed: 7, budget: 'test' });
+  hub = await startTestHub({ training: { backoffMs: 10 } });
+  hub.services.rollouts.stop();
+  trust = new TrustStore([hub.services.keys.signing.publicKeyPem]);
+  received.clear();
+  history.clear();
+  for (const [i, id] of ['ann', 'bob'].entries()) await hub.services.members.enrol({ id, name: id, branch: 'north' }, await photos(4300 + i));
+  const { faces, registry } = hub.services;
+  const previous = await faces.register(networks(seed), { label: 'P', status: 'verified' });
+  registry.setStatus('face', previous.version, 'active');
+  assert.deepEqual(await galleryMembers(previous), ['ann', 'bob']);
+  for (const [i, id] of DOORS.entries()) await connectDoor(id, i === 0 ? 'north' : 'south');
+  await hub.services.rollout.deploy('face', previous.version);
+  return previous;
+}
+
+async function closeHub(): Promise<void> {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  await hub?.close();
+}
+
+/** A new candidate (`seed`'s embedder, today's members) in a canary rollout that never decides by itself; its canary doors get it. */
+async function beginCanary(seed: number, label: string): Promise<{ candidate: VersionRecord; rollout: RolloutView; from: VersionRecord }> {
+  const { faces, registry, rollouts } = hub.services;
+  const from = registry.active('face');
+  assert.ok(from, 'a face version in service');
+  const candidate = await faces.register(networks(seed), { label, status: 'verified', parentVersion: from.version });
+  const rollout = await rollouts.begin('face', candidate.version, NEVER);
+  assert.ok(rollout.canary.length >= 1 && rollout.control.length >= 1, JSON.stringify(rollout));
+  assert.deepEqual([...rollout.canary, ...rollout.control].sort(), DOORS);
+  for (const id of rollout.canary) await assertDesired(id, candidate.version, false);
+  for (const id of rollout.control) assert.equal(hub.services.fleet.get(id).desired.face?.version, from.version, `${id} keeps v${from.version}`);
+  return { candidate, rollout, from };
+}
+
 describe('member changes during a face canary (real hub, MQTT doors, onnxruntime)', { timeout: 15 * 60_000 }, () => {
   let previous: VersionRecord; // P: in service when the canary starts
   let candidate: VersionRecord; // C: the canary candidate
@@ -111,36 +166,17 @@ describe('member changes during a face canary (real hub, MQTT doors, onnxruntime
   let held: VersionRecord;
 
   before(async () => {
-    detector = await trainFaceDetector({ seed: 7, budget: 'test' });
-    hub = await startTestHub({ training: { backoffMs: 10 } });
-    // Only the calls below decide the rollout: its periodic check is off for this test.
-    hub.services.rollouts.stop();
-    trust = new TrustStore([hub.services.keys.signing.publicKeyPem]);
-    for (const [i, id] of ['ann', 'bob'].entries()) await hub.services.members.enrol({ id, name: id, branch: 'north' }, await photos(4300 + i));
-
-    const { faces, registry } = hub.services;
-    previous = await faces.register(networks(11), { label: 'P', status: 'verified' });
-    registry.setStatus('face', previous.version, 'active');
-    candidate = await faces.register(networks(12), { label: 'C', status: 'verified', parentVersion: previous.version });
-    assert.deepEqual(await galleryMembers(previous), ['ann', 'bob']);
+    previous = await openHub(11);
+    const started = await beginCanary(12, 'C');
+    candidate = started.candidate;
+    rolloutId = started.rollout.id;
+    canary = started.rollout.canary;
+    control = started.rollout.control;
     assert.deepEqual(await galleryMembers(candidate), ['ann', 'bob']);
-
-    for (const [i, id] of DOORS.entries()) await connectDoor(id, i === 0 ? 'north' : 'south');
-    await hub.services.rollout.deploy('face', previous.version);
-    const r = await hub.services.rollouts.begin('face', candidate.version, NEVER);
-    rolloutId = r.id;
-    canary = r.canary;
-    control = r.control;
-    assert.ok(canary.length >= 1 && control.length >= 1, JSON.stringify(r));
-    assert.deepEqual([...canary, ...control].sort(), DOORS);
-    for (const id of canary) await assertDesired(id, candidate.version, false);
     for (const id of control) await assertDesired(id, previous.version, false);
   });
 
-  after(async () => {
-    await Promise.all(clients.map((c) => c.endAsync(true)));
-    await hub?.close();
-  });
+  after(closeHub);
 
   /** After a member change: a new active version and a rebuilt candidate the rollout moved to. */
   async function assertMoved(from: { active: VersionRecord; candidate: VersionRecord }, faceVersion: number | null, members: string[]): Promise<void> {
@@ -259,5 +295,155 @@ describe('member changes during a face canary (real hub, MQTT doors, onnxruntime
     assert.equal(registry.latestVersionNumber('face'), latest, 'no further gallery rebuild');
     assert.equal(rollouts.runningFor('face')?.id, r.id);
     assert.equal(rollouts.get(r.id).version, r.version);
+  });
+});
+
+describe('what a member change ships when the canary cannot follow it, and the rollout lock (real hub, MQTT doors, onnxruntime)', { timeout: 15 * 60_000 }, () => {
+  /** The hub's own deployer of member changes, called directly where a test needs a state the hub reaches only in a race. */
+  let deploy: ReturnType<typeof galleryDeployer>;
+  /** The member change of the "promoted meanwhile" test: its versions of the version in service and of the candidate. */
+  let promoted: { rec: VersionRecord; candidate: VersionRecord; twin: VersionRecord };
+  /** A canary started for the lock tests. */
+  let started: Awaited<ReturnType<typeof beginCanary>>;
+
+  before(async () => {
+    await openHub(21);
+    const { rollouts, registry, rollout, fleet, log } = hub.services;
+    deploy = galleryDeployer({ rollouts, registry, rollout, fleet, log });
+  });
+
+  after(closeHub);
+
+  test('a candidate that cannot be rebuilt: the member change aborts its canary, and every door gets the refreshed version without the member', async () => {
+    const { artifacts, members, registry, rollouts, events } = hub.services;
+    const { candidate, rollout, from } = await beginCanary(22, 'C1');
+    // The candidate's embedder is gone from the artifact store: its networks cannot be read, so its gallery cannot be rebuilt.
+    await artifacts.remove(fileSha(candidate, 'network'));
+    const res = await members.delete('bob');
+
+    const active = registry.active('face');
+    assert.ok(active);
+    assert.equal(res.faceVersion, active.version, 'the member change returns the new version in service');
+    assert.equal(active.signed.signed.parentVersion, from.version);
+    assert.equal(fileSha(active, 'network'), fileSha(from, 'network'), "P's embedder");
+    assert.deepEqual(await galleryMembers(active), ['ann'], "the deleted member is not in the new version's gallery");
+    assert.equal(registry.latestVersionNumber('face'), active.version, 'no rebuilt candidate was registered');
+
+    const r = rollouts.get(rollout.id);
+    assert.equal(r.status, 'aborted');
+    assert.match(r.reason, /gallery/);
+    assert.equal(r.version, candidate.version);
+    assert.equal(registry.get('face', candidate.version).status, 'rolled-back');
+    assert.equal(rollouts.runningFor('face'), null);
+    const ev = events.list({ type: 'ModelRolledBack', limit: 1 })[0];
+    assert.equal(ev?.version, candidate.version);
+    assert.equal(ev?.data.to, active.version);
+    assert.deepEqual(ev?.data.devices, rollout.canary);
+
+    // Every door ends with a plain deployment of the new version; the canary doors got a signed rollback to it just before.
+    for (const id of DOORS) await assertDesired(id, active.version, false);
+    for (const id of rollout.canary) {
+      const h = history.get(id) ?? [];
+      assert.deepEqual(
+        h.slice(h.findLastIndex((m) => m.version === candidate.version) + 1),
+        [
+          { version: active.version, rollback: true },
+          { version: active.version, rollback: false },
+        ],
+        `${id}: what came after the candidate`,
+      );
+    }
+  });
+
+  test('the candidate was promoted while its gallery was rebuilt: its rebuilt twin goes into service on every door', async () => {
+    const { intake, faces, registry, rollouts } = hub.services;
+    const { candidate, rollout, from } = await beginCanary(23, 'C2');
+    // A member change as refreshGallery makes it, not yet shipped: the version in service (now active)
+    // and the canary candidate, each with a gallery holding the new member...
+    await intake.addMember({ id: 'dee', name: 'dee', branch: 'south' }, await photos(4303));
+    const rec = await faces.upToDate(from);
+    registry.setStatus('face', rec.version, 'active');
+    const twin = await faces.upToDate(candidate);
+    assert.ok(twin.version > candidate.version, 'a rebuilt candidate');
+    assert.equal(fileSha(twin, 'network'), fileSha(candidate, 'network'), "C2's embedder");
+    assert.deepEqual(await galleryMembers(twin), ['ann', 'dee']);
+    // ...and before it ships, the candidate is promoted.
+    await rollouts.promote(rollout.id, 'test: promoted while the gallery was rebuilt');
+    assert.equal(registry.active('face')?.version, candidate.version);
+
+    await deploy(rec, { from: candidate.version, rec: twin });
+    assert.equal(registry.active('face')?.version, twin.version, 'the rebuilt twin is the version in service');
+    assert.equal(registry.get('face', candidate.version).status, 'retired');
+    assert.equal(registry.get('face', rec.version).status, 'retired');
+    assert.equal(rollouts.get(rollout.id).status, 'promoted');
+    assert.equal(rollouts.runningFor('face'), null);
+    for (const id of DOORS) await assertDesired(id, twin.version, false);
+    promoted = { rec, candidate, twin };
+  });
+
+  test('a newer version took over: shipping the older gallery version deploys nothing', async () => {
+    const { registry, fleet } = hub.services;
+    const { rec, candidate, twin } = promoted;
+    const revisions = DOORS.map((id) => fleet.get(id).desiredRevision);
+    await deploy(rec, null);
+    await deploy(rec, { from: candidate.version, rec: twin });
+    await deploy(rec, { from: candidate.version, rec: null });
+    assert.deepEqual(
+      DOORS.map((id) => fleet.get(id).desiredRevision),
+      revisions,
+      'no door got a new directive',
+    );
+    assert.equal(registry.active('face')?.version, twin.version);
+    assert.equal(registry.get('face', rec.version).status, 'retired');
+    for (const id of DOORS) await assertDesired(id, twin.version, false);
+  });
+
+  test('retargetHeld and abortHeld refuse to run outside exclusive(), and change nothing', async () => {
+    const { rollouts, registry } = hub.services;
+    started = await beginCanary(24, 'C3');
+    const { rollout, candidate, from } = started;
+    await assert.rejects(rollouts.retargetHeld(rollout.id, from.version, 'test'), /must run inside exclusive/);
+    assert.throws(() => rollouts.abortHeld(rollout.id, 'test'), /must run inside exclusive/);
+    assert.deepEqual(rollouts.get(rollout.id), rollout);
+    assert.equal(registry.get('face', candidate.version).status, 'canary');
+    assert.equal(registry.active('face')?.version, from.version);
+  });
+
+  /** Starts a promote and an abort of one running rollout together (in `order`): exactly one wins, and the registry and the doors agree with it. */
+  async function promoteAndAbortTogether(canary: typeof started, order: readonly ('promote' | 'abort')[]): Promise<void> {
+    const { rollouts, registry } = hub.services;
+    const { rollout, candidate, from } = canary;
+    const call = { promote: () => rollouts.promote(rollout.id, 'test: promote'), abort: () => rollouts.abort(rollout.id, 'test: abort') };
+    const settled = await Promise.allSettled(order.map((k) => call[k]()));
+    const outcome = settled.map((s, i) => `${order[i]}: ${s.status === 'fulfilled' ? s.value.status : String(s.reason)}`).join('; ');
+    const won = order.filter((_, i) => settled[i]?.status === 'fulfilled');
+    assert.equal(won.length, 1, `exactly one wins (${outcome})`);
+    const lost = settled.find((s) => s.status === 'rejected');
+    assert.ok(lost?.status === 'rejected');
+    assert.ok(lost.reason instanceof ConflictError, outcome);
+    const r = rollouts.get(rollout.id);
+    if (won[0] === 'promote') {
+      assert.match(String(lost.reason.message), /already promoted/);
+      assert.equal(r.status, 'promoted');
+      assert.equal(registry.active('face')?.version, candidate.version);
+      assert.equal(registry.get('face', candidate.version).status, 'active', 'not rolled back');
+      for (const id of DOORS) await assertDesired(id, candidate.version, false);
+    } else {
+      assert.match(String(lost.reason.message), /already aborted/);
+      assert.equal(r.status, 'aborted');
+      assert.equal(registry.active('face')?.version, from.version);
+      assert.equal(registry.get('face', candidate.version).status, 'rolled-back');
+      for (const id of rollout.canary) await assertDesired(id, from.version, true);
+      for (const id of rollout.control) await assertDesired(id, from.version, false);
+    }
+    assert.equal(rollouts.runningFor('face'), null);
+  }
+
+  test('a promote and an abort started together (promote first): one wins, the other is refused, the registry agrees', async () => {
+    await promoteAndAbortTogether(started, ['promote', 'abort']);
+  });
+
+  test('an abort and a promote started together (abort first): one wins, the other is refused, the registry agrees', async () => {
+    await promoteAndAbortTogether(await beginCanary(25, 'C4'), ['abort', 'promote']);
   });
 });
