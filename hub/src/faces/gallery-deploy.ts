@@ -16,7 +16,8 @@ export interface RebuiltCandidate {
  *  - the canary still runs the candidate the rebuild started from: the rollout moves to the rebuilt
  *    candidate and the other doors get `rec`; if the candidate could not be rebuilt, the canary is
  *    aborted (a deleted member must not stay on the canary doors) and every door gets `rec`;
- *  - the candidate was promoted meanwhile: its rebuilt twin becomes the version in service;
+ *  - the candidate was promoted meanwhile: its rebuilt twin becomes the version in service (if it
+ *    could not be rebuilt, every door gets a signed rollback to `rec`: the member change comes first);
  *  - otherwise every door outside a running canary gets `rec`, unless a newer version took over.
  */
 export function galleryDeployer(d: { rollouts: RolloutManager; registry: ModelRegistry; rollout: RolloutService; fleet: FleetService; log: Logger }) {
@@ -35,9 +36,17 @@ export function galleryDeployer(d: { rollouts: RolloutManager; registry: ModelRe
         running = null;
       }
       const active = d.registry.active('face');
-      if (candidate?.rec && active?.version === candidate.from) {
-        d.registry.setStatus('face', candidate.rec.version, 'active');
-        await d.rollout.deploy('face', candidate.rec.version);
+      if (candidate && active?.version === candidate.from) {
+        if (candidate.rec) {
+          d.registry.setStatus('face', candidate.rec.version, 'active');
+          await d.rollout.deploy('face', candidate.rec.version);
+          return;
+        }
+        // Promoted meanwhile, and its gallery could not be rebuilt: the member change comes first, so
+        // every door goes back (signed rollback) to the refreshed version in service before it.
+        d.log.error({ promoted: candidate.from, back: rec.version }, 'promoted face version has a stale gallery that could not be rebuilt; rolling back to the refreshed version');
+        d.registry.setStatus('face', rec.version, 'active');
+        await d.rollout.deploy('face', rec.version, undefined, true);
         return;
       }
       if (active?.version !== rec.version) return;

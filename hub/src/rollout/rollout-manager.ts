@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConflictError, errorMessage, type Logger, MODEL_TYPE_OF_ROLE, type ModelType, NotFoundError } from '@edgeloop/shared';
 import type { HubEvents } from '../events/hub-events.js';
 import type { FleetService } from '../fleet/fleet-service.js';
@@ -47,7 +48,8 @@ export class RolloutManager {
   private timer: NodeJS.Timeout | null = null;
   private checking = false;
   private lock: Promise<unknown> = Promise.resolve();
-  private held = false;
+  /** Set inside `exclusive` for the calls it makes (an async context, not a flag another caller could see). */
+  private readonly inLock = new AsyncLocalStorage<true>();
 
   constructor(
     private readonly d: {
@@ -89,14 +91,7 @@ export class RolloutManager {
    * changing (a promote and a member change's retarget, an admin's abort and an automatic promote).
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(async () => {
-      this.held = true;
-      try {
-        return await fn();
-      } finally {
-        this.held = false;
-      }
-    });
+    const run = this.lock.then(() => this.inLock.run(true, fn));
     this.lock = run.catch(() => undefined);
     return run;
   }
@@ -130,7 +125,7 @@ export class RolloutManager {
   }
 
   private mustHold(what: string): void {
-    if (!this.held) throw new Error(`RolloutManager.${what} must run inside exclusive()`);
+    if (this.inLock.getStore() !== true) throw new Error(`RolloutManager.${what} must run inside exclusive()`);
   }
 
   private async beginNow(modelType: ModelType, version: number, overrides: Partial<RolloutThresholds>): Promise<RolloutView> {

@@ -404,6 +404,16 @@ describe('what a member change ships when the canary cannot follow it, and the r
     const { rollout, candidate, from } = started;
     await assert.rejects(rollouts.retargetHeld(rollout.id, from.version, 'test'), /must run inside exclusive/);
     assert.throws(() => rollouts.abortHeld(rollout.id, 'test'), /must run inside exclusive/);
+    // Not even while another caller holds the lock and waits on I/O.
+    let release = (): void => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const busy = rollouts.exclusive(() => gate);
+    await new Promise((r) => setImmediate(r));
+    assert.throws(() => rollouts.abortHeld(rollout.id, 'test'), /must run inside exclusive/, 'while another caller holds the lock');
+    release();
+    await busy;
     assert.deepEqual(rollouts.get(rollout.id), rollout);
     assert.equal(registry.get('face', candidate.version).status, 'canary');
     assert.equal(registry.active('face')?.version, from.version);
