@@ -398,6 +398,21 @@ describe('what a member change ships when the canary cannot follow it, and the r
     for (const id of DOORS) await assertDesired(id, twin.version, false);
   });
 
+  test('promoted meanwhile and its gallery could not be rebuilt: every door gets a signed rollback to the refreshed version', async () => {
+    const { intake, faces, registry, rollouts } = hub.services;
+    const { candidate, rollout, from } = await beginCanary(26, 'C4');
+    await intake.addMember({ id: 'eve', name: 'eve', branch: 'south' }, await photos(4306));
+    const rec = await faces.upToDate(from);
+    registry.setStatus('face', rec.version, 'active');
+    await rollouts.promote(rollout.id, 'test: promoted while the gallery was rebuilt');
+    assert.equal(registry.active('face')?.version, candidate.version);
+
+    await deploy(rec, { from: candidate.version, rec: null });
+    assert.equal(registry.active('face')?.version, rec.version, 'the member change comes first');
+    assert.ok((await galleryMembers(rec)).includes('eve'));
+    for (const id of DOORS) await assertDesired(id, rec.version, true);
+  });
+
   test('retargetHeld and abortHeld refuse to run outside exclusive(), and change nothing', async () => {
     const { rollouts, registry } = hub.services;
     started = await beginCanary(24, 'C3');
