@@ -153,6 +153,16 @@ async function beginCanary(seed: number, label: string): Promise<{ candidate: Ve
   return { candidate, rollout, from };
 }
 
+/** A running canary, then a member enrolled: the version in service rebuilt with them (active), not yet shipped. */
+async function canaryAndMemberChange(seed: number, label: string, member: string, photoSeed: number) {
+  const { intake, faces, registry } = hub.services;
+  const started = await beginCanary(seed, label);
+  await intake.addMember({ id: member, name: member, branch: 'south' }, await photos(photoSeed));
+  const rec = await faces.upToDate(started.from);
+  registry.setStatus('face', rec.version, 'active');
+  return { ...started, rec };
+}
+
 describe('member changes during a face canary (real hub, MQTT doors, onnxruntime)', { timeout: 15 * 60_000 }, () => {
   let previous: VersionRecord; // P: in service when the canary starts
   let candidate: VersionRecord; // C: the canary candidate
@@ -356,13 +366,10 @@ describe('what a member change ships when the canary cannot follow it, and the r
   });
 
   test('the candidate was promoted while its gallery was rebuilt: its rebuilt twin goes into service on every door', async () => {
-    const { intake, faces, registry, rollouts } = hub.services;
-    const { candidate, rollout, from } = await beginCanary(23, 'C2');
+    const { faces, registry, rollouts } = hub.services;
     // A member change as refreshGallery makes it, not yet shipped: the version in service (now active)
     // and the canary candidate, each with a gallery holding the new member...
-    await intake.addMember({ id: 'dee', name: 'dee', branch: 'south' }, await photos(4303));
-    const rec = await faces.upToDate(from);
-    registry.setStatus('face', rec.version, 'active');
+    const { candidate, rollout, rec } = await canaryAndMemberChange(23, 'C2', 'dee', 4303);
     const twin = await faces.upToDate(candidate);
     assert.ok(twin.version > candidate.version, 'a rebuilt candidate');
     assert.equal(fileSha(twin, 'network'), fileSha(candidate, 'network'), "C2's embedder");
@@ -399,11 +406,8 @@ describe('what a member change ships when the canary cannot follow it, and the r
   });
 
   test('promoted meanwhile and its gallery could not be rebuilt: every door gets a signed rollback to the refreshed version', async () => {
-    const { intake, faces, registry, rollouts } = hub.services;
-    const { candidate, rollout, from } = await beginCanary(26, 'C4');
-    await intake.addMember({ id: 'eve', name: 'eve', branch: 'south' }, await photos(4306));
-    const rec = await faces.upToDate(from);
-    registry.setStatus('face', rec.version, 'active');
+    const { registry, rollouts } = hub.services;
+    const { candidate, rollout, rec } = await canaryAndMemberChange(26, 'C4', 'eve', 4306);
     await rollouts.promote(rollout.id, 'test: promoted while the gallery was rebuilt');
     assert.equal(registry.active('face')?.version, candidate.version);
 
