@@ -20,11 +20,23 @@ export function heUniform(rand: () => number, count: number, fanIn: number): Flo
 
 /** A seeded Fisher–Yates shuffle (a new array). */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const rand = seededRandom(seed);
+  return shuffleWith(items, seededRandom(seed));
+}
+
+/** Fisher–Yates shuffle (a new array) drawing from `rand`, so a caller can continue one random stream. */
+export function shuffleWith<T>(items: readonly T[], rand: () => number): T[] {
   const a = [...items];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [a[i], a[j]] = [a[j] as T, a[i] as T];
   }
   return a;
+}
+
+/** 0..n-1 in the order `shuffleWith` gives. */
+export function shuffledIndices(n: number, rand: () => number): number[] {
+  return shuffleWith(
+    Array.from({ length: n }, (_, i) => i),
+    rand,
+  );
 }

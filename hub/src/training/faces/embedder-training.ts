@@ -11,7 +11,7 @@
 import type { Logger, PreprocessSpec } from '@edgeloop/shared';
 import type * as TfModule from '@tensorflow/tfjs';
 import { exportLayersModel } from '../export/tfjs-to-onnx.js';
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom, shuffledIndices } from '../seeded-random.js';
 import { faceDataset } from '../synthetic/faces.js';
 import { initTfRuntime, type TfRuntime } from '../tfjs/backend.js';
 import { augmentToTensor, chimera, DEFAULT_AUGMENT, resizeGrey, type AugmentOptions, type GreyImageLike } from './augment.js';
@@ -161,15 +161,6 @@ function l2n(tf: Tf, x: TfModule.Tensor, axis: number): TfModule.Tensor {
   return tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), axis, true), 1e-10)));
 }
 
-function shuffled(n: number, rand: () => number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j] as number, a[i] as number];
-  }
-  return a;
-}
-
 export async function trainFaceEmbedder(opts: FaceEmbedderOptions): Promise<FaceEmbedderResult> {
   const started = performance.now();
   const rt = opts.tf ?? (await initTfRuntime({ log: opts.log }));
@@ -200,7 +191,7 @@ export async function trainFaceEmbedder(opts: FaceEmbedderOptions): Promise<Face
       if (opts.signal?.aborted) throw new TrainingAbortedError();
       // Cosine learning-rate decay to 2% of the start.
       (optimizer as unknown as { learningRate: number }).learningRate = lr0 * (0.02 + 0.98 * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / epochs)));
-      const order = shuffled(n, rand);
+      const order = shuffledIndices(n, rand);
       let lossSum = 0;
       let correct = 0;
       for (let b = 0; b < n; b += batchSize) {

@@ -12,7 +12,7 @@
 import type { ImageTilesOptions, Logger, PreprocessSpec } from '@edgeloop/shared';
 import type * as TfModule from '@tensorflow/tfjs';
 import { exportLayersModel } from '../export/tfjs-to-onnx.js';
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom, shuffledIndices } from '../seeded-random.js';
 import { initTfRuntime, type TfRuntime } from '../tfjs/backend.js';
 import { AUGMENT_DRAWS, bagLoss, batchTensors, defectProbs, evaluateBags, LAUNDRY_TILE_OPTIONS, type LaundryBag, laundryBag } from './laundry-bags.js';
 
@@ -98,7 +98,6 @@ export class LaundryTrainingAbortedError extends Error {
   }
 }
 
-
 /**
  * The network input: `size`×`size` RGB, each input (the whole photo and every tile) standardised per
  * channel by itself (`standardize`). Fabric comes in every colour and brightness; what marks a defect
@@ -145,15 +144,6 @@ export function buildLaundryNetwork(tf: Tf, spec: PreprocessSpec, seed: number):
       L.dense({ name: 'scores', units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }) }),
     ],
   });
-}
-
-function shuffled(n: number, rand: () => number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j] as number, a[i] as number];
-  }
-  return a;
 }
 
 async function bagsOf(samples: readonly LaundryTrainingSample[], spec: PreprocessSpec, tiles: ImageTilesOptions, what: string): Promise<LaundryBag[]> {
@@ -207,12 +197,12 @@ export async function trainLaundryClassifier(opts: LaundryTrainingOptions): Prom
     if (opts.resume) model.setWeights(opts.resume.weights);
     // The shuffles and flips of the epochs already run are drawn so a resumed run continues the same streams.
     for (let e = 1; e < first; e++) {
-      shuffled(bags.length, rand);
+      shuffledIndices(bags.length, rand);
       for (let i = 0; i < AUGMENT_DRAWS * bags.length; i++) rand(); // the flips batchTensors draws
     }
     for (let epoch = first; epoch <= maxEpochs; epoch++) {
       if (opts.signal?.aborted) throw new LaundryTrainingAbortedError();
-      const order = shuffled(bags.length, rand);
+      const order = shuffledIndices(bags.length, rand);
       let lossSum = 0;
       let weightSum = 0;
       let correct = 0;
